@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/custodian-project/custodian"
+	"github.com/custodian-project/custodian/deployment"
+	"github.com/custodian-project/custodian/synth"
+	"github.com/custodian-project/custodian/web"
+)
+
+// runBench measures the full governed lookup (auth, validation, matching,
+// Cedar per field, durable log entry in the same SQLite transaction) against
+// a bare net/http handler that decodes the same JSON and returns a fixed
+// answer, at several client counts, then the governed server's latency at
+// half its peak rate. Both run in this process on loopback, so they share
+// the machine's cores with the load generator alike.
+func runBench(ctx context.Context, args []string, env func(string) string, io stdio) error {
+	fl := flags("bench", io)
+	clientList := fl.String("clients", "1,16,64", "comma-separated concurrent client counts")
+	dur := fl.Duration("duration", 5*time.Second, "how long each measurement runs")
+	maxReq := fl.Int("max-requests", 2_000_000, "upper bound of requests per measurement")
+	people := fl.Int("people", 100_000, "people in the synthetic registry")
+	if err := parse(fl, args); err != nil {
+		return err
+	}
+	var clients []int
+	for _, s := range strings.Split(*clientList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 1024 {
+			return usageError{"--clients: comma-separated counts from 1 to 1024"}
+		}
+		clients = append(clients, n)
+	}
+	dir, err := os.MkdirTemp("", "custodian-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	fmt.Fprintf(io.out, "setting up a deployment with %d synthetic people in %s…\n", *people, dir)
+	key, subjects, err := benchDeployment(ctx, dir, *people)
+	if err != nil {
+		return err
+	}
+	d, err := deployment.Open(ctx, dir, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	baseCh := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() {
+		served <- serve(sctx, d, "127.0.0.1:0", slog.New(slog.DiscardHandler), func(b string) { baseCh <- b })
+	}()
+	var governed string
+	select {
+	case governed = <-baseCh:
+	case err := <-served:
+		return err
+	}
+	bare, closeBare, err := bareServer()
+	if err != nil {
+		return err
+	}
+	defer closeBare()
+
+	bodies := make([][]byte, len(subjects))
+	for i, s := range subjects {
+		bodies[i], _ = json.Marshal(custodian.LookupRequest{Purpose: "dppa-1", Subject: s,
+			Fields: []string{"first_name", "last_name", "dob", "license_number", "photo"}})
+	}
+	tr := &http.Transport{MaxIdleConns: 2048, MaxIdleConnsPerHost: 2048, IdleConnTimeout: time.Minute}
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+
+	fmt.Fprintf(io.out, "\n%d-core machine, %s per measurement, durable log (SQLite WAL, synchronous=FULL, group commit)\n\n", numCPU(), *dur)
+	fmt.Fprintf(io.out, "%-8s %-9s %10s %9s %9s %9s %8s\n", "clients", "server", "req/s", "p50 ms", "p99 ms", "errors", "ratio")
+	var peak64 float64
+	for _, c := range clients {
+		b := load(ctx, hc, bare+"/v1/lookups", key, bodies, c, *dur, *maxReq, 0)
+		g := load(ctx, hc, governed+"/v1/lookups", key, bodies, c, *dur, *maxReq, 0)
+		fmt.Fprintf(io.out, "%-8d %-9s %10.0f %9.2f %9.2f %9d\n", c, "bare", b.rate, ms(b.p50), ms(b.p99), b.errors)
+		fmt.Fprintf(io.out, "%-8d %-9s %10.0f %9.2f %9.2f %9d %7.2f\n", c, "governed", g.rate, ms(g.p50), ms(g.p99), g.errors, g.rate/b.rate)
+		peak64 = g.rate
+	}
+	half := peak64 / 2
+	if half >= 1 {
+		o := load(ctx, hc, governed+"/v1/lookups", key, bodies, clients[len(clients)-1], *dur, *maxReq, half)
+		fmt.Fprintf(io.out, "\nopen loop at half the last governed rate (%.0f req/s offered): %.0f req/s done, p50 %.2f ms, p99 %.2f ms, %d errors\n",
+			half, o.rate, ms(o.p50), ms(o.p99), o.errors)
+	}
+	stop()
+	if err := <-served; err != nil {
+		return err
+	}
+	rep, err := auditSize(ctx, d)
+	if err == nil {
+		fmt.Fprintf(io.out, "audit log: %d entries, all integrated and signed\n", rep)
+	}
+	return err
+}
+
+func numCPU() int { return runtime.NumCPU() }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func auditSize(ctx context.Context, d *deployment.Deployment) (uint64, error) {
+	size, _, err := d.Store.IntegratedState(ctx)
+	return size, err
+}
+
+// benchDeployment creates a deployment with a synthetic registry, the demo
+// policy and one in-state police agency; it returns the agency's key and
+// the identifiers of every person, to query.
+func benchDeployment(ctx context.Context, dir string, people int) (string, []map[string]string, error) {
+	var reg bytes.Buffer
+	if _, err := synth.Registry(synth.Options{People: people, Seed: 7}, &reg); err != nil {
+		return "", nil, err
+	}
+	subjects, err := subjectsOf(reg.Bytes())
+	if err != nil {
+		return "", nil, err
+	}
+	os.Remove(dir)
+	if err := deployment.Init(ctx, dir, "bench.local/log"); err != nil {
+		return "", nil, err
+	}
+	d, err := deployment.Open(ctx, dir, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		return "", nil, err
+	}
+	defer d.Close()
+	if _, err := d.Service.Import(ctx, bytes.NewReader(reg.Bytes())); err != nil {
+		return "", nil, err
+	}
+	if _, err := d.Service.ApplyPolicy(ctx, demoPolicy); err != nil {
+		return "", nil, err
+	}
+	key, err := d.Service.AddAgency(ctx, custodian.Agency{ID: "bench-police", Name: "Bench Police", Groups: []string{"in-state-police"}})
+	return key, subjects, err
+}
+
+func subjectsOf(csvData []byte) ([]map[string]string, error) {
+	r := csv.NewReader(bytes.NewReader(csvData))
+	header, err := r.Read()
+	if err != nil {
+		return nil, err
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[h] = i
+	}
+	var out []map[string]string
+	for {
+		row, err := r.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, map[string]string{"first_name": row[col["first_name"]], "last_name": row[col["last_name"]], "dob": row[col["dob"]]})
+	}
+}
+
+// bareServer is the baseline: the same routing, body limit and strict JSON
+// decoding of a lookup request, and a fixed answer.
+func bareServer() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	fixed := []byte(`{"id":"lk_0","outcome":"verified","status":"released","fields":{"first_name":"A"},"pending":[],"withheld":{},"log_index":0}` + "\n")
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/lookups", func(w http.ResponseWriter, r *http.Request) {
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, web.MaxLookupBody))
+		dec.DisallowUnknownFields()
+		var req custodian.LookupRequest
+		if err := dec.Decode(&req); err != nil || !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		w.Write(fixed)
+	})
+	srv := web.HTTPServer("", mux, slog.New(slog.DiscardHandler))
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+type loadResult struct {
+	rate     float64
+	p50, p99 time.Duration
+	errors   int64
+}
+
+// load sends lookups from c clients for dur (or maxReq requests). With
+// rate > 0 it is an open loop: requests are offered at that rate whatever
+// the answers' latency, spread over the c clients.
+func load(ctx context.Context, hc *http.Client, url, key string, bodies [][]byte, c int, dur time.Duration, maxReq int, rate float64) loadResult {
+	ctx, cancel := context.WithTimeout(ctx, dur)
+	defer cancel()
+	var sent, errs atomic.Int64
+	lat := make([][]time.Duration, c)
+	var tick <-chan time.Time
+	if rate > 0 {
+		t := time.NewTicker(time.Duration(float64(time.Second) / rate))
+		defer t.Stop()
+		slots := make(chan time.Time, c)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case at := <-t.C:
+					// Latency counts from the offered time, so a backlog shows in p99.
+					select {
+					case slots <- at:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+		}()
+		tick = slots
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < c; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 99))
+			for ctx.Err() == nil && sent.Add(1) <= int64(maxReq) {
+				t0 := time.Now()
+				if tick != nil {
+					select {
+					case t0 = <-tick:
+					case <-ctx.Done():
+						return
+					}
+				}
+				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(bodies[rng.IntN(len(bodies))]))
+				req.Header.Set("Authorization", "Bearer "+key)
+				req.Header.Set("Content-Type", "application/json")
+				res, err := hc.Do(req)
+				if err != nil {
+					if ctx.Err() == nil {
+						errs.Add(1)
+					}
+					continue
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusCreated {
+					errs.Add(1)
+					continue
+				}
+				lat[i] = append(lat[i], time.Since(t0))
+			}
+		}(i)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	r := loadResult{errors: errs.Load(), rate: float64(len(all)) / elapsed.Seconds()}
+	if len(all) > 0 {
+		r.p50 = all[len(all)/2]
+		r.p99 = all[len(all)*99/100]
+	}
+	return r
+}

@@ -1,0 +1,140 @@
+package gateway_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/custodian-project/custodian"
+	"github.com/custodian-project/custodian/gateway"
+	"github.com/custodian-project/custodian/match"
+	"github.com/custodian-project/custodian/sqlite"
+)
+
+const registry = "record_id,first_name,last_name,dob,street\nR1,Ann,Lee,1990-01-01,1 Main St\n"
+
+const permitAll = `@id("all") permit (principal, action == Action::"disclose", resource);`
+
+// newService opens a real SQLite store with one record and one agency and
+// returns a raw connection to the same file for sabotage.
+func newService(t *testing.T, pol string) (*gateway.Service, custodian.Agency, *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	st, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	std, _ := match.NewExact(nil)
+	svc := gateway.New(st, std, gateway.Config{Purposes: custodian.DPPAPurposes(), FieldClasses: custodian.DefaultFieldClasses(), DigestSecret: []byte("0123456789abcdef")}, nil, nil, nil)
+	if _, err := svc.Import(ctx, strings.NewReader(registry)); err != nil {
+		t.Fatal(err)
+	}
+	if pol != "" {
+		if _, err := svc.ApplyPolicy(ctx, []byte(pol)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := custodian.Agency{ID: "ag-1", Name: "Agency", Groups: []string{"in-state-police"}}
+	if _, err := svc.AddAgency(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return svc, a, raw
+}
+
+var ann = custodian.LookupRequest{Purpose: "dppa-1", Subject: map[string]string{"first_name": "Ann", "last_name": "Lee", "dob": "1990-01-01"}, Fields: []string{"first_name", "street"}}
+
+func count(t *testing.T, db *sql.DB, table string) int {
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestReleaseNeedsLogEntry(t *testing.T) {
+	svc, a, raw := newService(t, permitAll)
+	ctx := context.Background()
+	l, err := svc.Lookup(ctx, a, ann)
+	if err != nil || l.Released["street"] != "1 Main St" {
+		t.Fatalf("baseline lookup: %v %v", l.Released, err)
+	}
+	// The log cannot be written: the lookup fails and nothing is stored.
+	if _, err := raw.Exec(`CREATE TRIGGER no_log BEFORE INSERT ON log_entries BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	before := count(t, raw, "lookups")
+	l, err = svc.Lookup(ctx, a, ann)
+	if err == nil || len(l.Released) != 0 || l.ID != "" {
+		t.Fatalf("lookup without a log entry: %+v, %v", l, err)
+	}
+	if custodian.ErrorCode(err) != custodian.EInternal {
+		t.Errorf("code %s", custodian.ErrorCode(err))
+	}
+	if count(t, raw, "lookups") != before {
+		t.Error("a lookup was stored without its log entry")
+	}
+}
+
+func TestStoreErrorReleasesNothing(t *testing.T) {
+	svc, a, raw := newService(t, permitAll)
+	if _, err := raw.Exec(`CREATE TRIGGER no_lookup BEFORE INSERT ON lookups BEGIN SELECT RAISE(ABORT, 'broken'); END`); err != nil {
+		t.Fatal(err)
+	}
+	entries := count(t, raw, "log_entries")
+	l, err := svc.Lookup(context.Background(), a, ann)
+	if err == nil || len(l.Released) != 0 {
+		t.Fatalf("released on store error: %+v %v", l, err)
+	}
+	if count(t, raw, "log_entries") != entries {
+		t.Error("a log entry was kept for a lookup that was not stored")
+	}
+}
+
+func TestNoPolicyDeniesEverything(t *testing.T) {
+	svc, a, _ := newService(t, "")
+	l, err := svc.Lookup(context.Background(), a, ann)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Status != custodian.StatusDenied || len(l.Released) != 0 || l.Withheld["street"].Reason != "no policy is installed" {
+		t.Fatalf("no policy: %+v", l)
+	}
+}
+
+// Concurrent lookups share transactions (group commit) and every one gets
+// its own log index.
+func TestConcurrentLookupsGetDistinctLogIndexes(t *testing.T) {
+	svc, a, raw := newService(t, permitAll)
+	const n = 64
+	idx := make(chan uint64, n)
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			l, err := svc.Lookup(context.Background(), a, ann)
+			errs <- err
+			idx <- l.LogIndex
+		}()
+	}
+	seen := map[uint64]bool{}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		seen[<-idx] = true
+	}
+	if len(seen) != n {
+		t.Errorf("%d distinct log indexes for %d lookups", len(seen), n)
+	}
+	if got := count(t, raw, "lookups"); got != n {
+		t.Errorf("%d lookups stored", got)
+	}
+}

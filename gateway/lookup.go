@@ -1,0 +1,257 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/custodian-project/custodian"
+	"github.com/custodian-project/custodian/audit"
+	"github.com/custodian-project/custodian/match"
+	"github.com/custodian-project/custodian/policy"
+)
+
+// Limits on a lookup request.
+const (
+	MaxFields     = 64
+	MaxValueLen   = 256
+	MaxSubjectLen = 32
+)
+
+var legalKinds = []string{custodian.BasisWarrant, custodian.BasisCourtOrder, custodian.BasisSubpoena}
+
+// validate checks a request against the catalog and the registry's fields.
+// Errors name the offending field and never echo personal data.
+func (s *Service) validate(req custodian.LookupRequest, fields map[string]bool) error {
+	p, ok := s.purposes[req.Purpose]
+	switch {
+	case req.Purpose == "":
+		return custodian.FieldError("purpose", "a purpose is required")
+	case !ok:
+		return custodian.FieldError("purpose", "unknown purpose; see GET /v1/purposes")
+	}
+	if lb := req.LegalBasis; lb != nil {
+		if !slices.Contains(legalKinds, lb.Kind) {
+			return custodian.FieldError("legal_basis.kind", "must be one of %s", strings.Join(legalKinds, ", "))
+		}
+		if strings.TrimSpace(lb.Reference) == "" || len(lb.Reference) > MaxValueLen {
+			return custodian.FieldError("legal_basis.reference", "a reference of 1 to %d characters is required", MaxValueLen)
+		}
+	}
+	if len(p.LegalBasis) > 0 {
+		if req.LegalBasis == nil {
+			return custodian.FieldError("legal_basis", "purpose %s requires a legal basis of kind %s", p.ID, strings.Join(p.LegalBasis, " or "))
+		}
+		if !slices.Contains(p.LegalBasis, req.LegalBasis.Kind) {
+			return custodian.FieldError("legal_basis.kind", "purpose %s requires a legal basis of kind %s", p.ID, strings.Join(p.LegalBasis, " or "))
+		}
+	}
+	if len(req.Fields) == 0 {
+		return custodian.FieldError("fields", "name at least one field to disclose")
+	}
+	if len(req.Fields) > MaxFields {
+		return custodian.FieldError("fields", "at most %d fields", MaxFields)
+	}
+	seen := map[string]bool{}
+	for _, f := range req.Fields {
+		if !fields[f] {
+			return custodian.FieldError("fields", "unknown field %q", clip(f))
+		}
+		if seen[f] {
+			return custodian.FieldError("fields", "field %q named twice", f)
+		}
+		seen[f] = true
+	}
+	if len(req.Subject) == 0 {
+		return custodian.FieldError("subject", "the subject's identifiers are required")
+	}
+	if len(req.Subject) > MaxSubjectLen {
+		return custodian.FieldError("subject", "too many identifiers")
+	}
+	for k, v := range req.Subject {
+		if !fields[k] {
+			return custodian.FieldError("subject", "unknown identifier %q", clip(k))
+		}
+		if len(v) > MaxValueLen {
+			return custodian.FieldError("subject."+k, "at most %d characters", MaxValueLen)
+		}
+		if k == "dob" && v != "" {
+			if _, err := match.ParseDate(v); err != nil {
+				return custodian.FieldError("subject.dob", "must be a date YYYY-MM-DD")
+			}
+		}
+	}
+	return nil
+}
+
+var printable = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// clip keeps only a short, plain echo of an unknown name in an error.
+func clip(s string) string {
+	if printable.MatchString(s) {
+		return s
+	}
+	return "…"
+}
+
+// Lookup runs one request through the whole flow for an authenticated
+// agency. The answer is returned only after its log entry is committed; on
+// any error nothing is released.
+func (s *Service) Lookup(ctx context.Context, a custodian.Agency, req custodian.LookupRequest) (custodian.Lookup, error) {
+	st, err := s.current(ctx)
+	if err != nil {
+		return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
+	}
+	if err := s.validate(req, st.fields); err != nil {
+		return custodian.Lookup{}, err
+	}
+	keys, err := s.std.QueryKeys(req.Subject)
+	if err != nil {
+		return custodian.Lookup{}, err
+	}
+	cands, err := s.store.Candidates(ctx, keys)
+	if err != nil {
+		return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
+	}
+	m := s.std.Decide(req.Subject, cands)
+
+	l := custodian.Lookup{
+		ID: s.newID("lk_"), AgencyID: a.ID, Request: req, Outcome: m.Outcome,
+		PolicyVersion: st.version, CreatedAt: s.now(),
+		Released: map[string]string{}, Pending: []string{}, Withheld: map[string]custodian.Withheld{},
+	}
+	var rec custodian.Record
+	if m.Outcome == custodian.Verified {
+		l.RecordID = m.RecordID
+		for _, c := range cands {
+			if c.ID == m.RecordID {
+				rec = c
+			}
+		}
+		l.Decisions = s.decide(st, a, req)
+	} else {
+		reason := "no verified match: " + string(m.Outcome)
+		for _, f := range req.Fields {
+			l.Decisions = append(l.Decisions, custodian.FieldDecision{Field: f, Effect: custodian.Deny, Reason: reason})
+		}
+	}
+	var reviews []custodian.ReviewItem
+	for _, d := range l.Decisions {
+		switch d.Effect {
+		case custodian.Release:
+			l.Released[d.Field] = rec.Values[d.Field]
+		case custodian.Review:
+			l.Pending = append(l.Pending, d.Field)
+			reviews = append(reviews, custodian.ReviewItem{LookupID: l.ID, Field: d.Field, Rules: d.Rules, Reason: d.Reason,
+				State: custodian.ReviewPending, CreatedAt: l.CreatedAt})
+		default:
+			l.Withheld[d.Field] = custodian.Withheld{Reason: d.Reason, Rules: d.Rules}
+		}
+	}
+	l.Status = status(l)
+	entry := s.lookupEntry(l, m)
+	if err := s.store.CreateLookup(ctx, &l, reviews, entry); err != nil {
+		return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
+	}
+	s.log.Info("lookup", "lookup_id", l.ID, "agency_id", a.ID, "purpose", req.Purpose, "outcome", l.Outcome,
+		"status", l.Status, "released", len(l.Released), "pending", len(l.Pending), "log_index", l.LogIndex)
+	return l, nil
+}
+
+// decide is the per-field decision: blocks first (they override every
+// permit), then the policy; no policy means deny.
+func (s *Service) decide(st *rules, a custodian.Agency, req custodian.LookupRequest) []custodian.FieldDecision {
+	refs := make([]policy.FieldRef, len(req.Fields))
+	for i, f := range req.Fields {
+		refs[i] = policy.FieldRef{Name: f, Class: s.Class(f)}
+	}
+	var out []custodian.FieldDecision
+	if st.engine == nil {
+		for _, f := range req.Fields {
+			out = append(out, custodian.FieldDecision{Field: f, Effect: custodian.Deny, Reason: "no policy is installed"})
+		}
+		return out
+	}
+	out = st.engine.Decide(policy.Principal{AgencyID: a.ID, Groups: a.Groups},
+		policy.Context{Purpose: req.Purpose, LegalBasis: req.LegalBasis}, refs)
+	for i := range out {
+		if b, ok := blocking(st.blocks, a, req.Purpose, out[i].Field); ok {
+			out[i] = custodian.FieldDecision{Field: out[i].Field, Effect: custodian.Deny,
+				Rules: []string{"block:" + b.ID}, Reason: "blocked by order " + b.Order}
+		}
+	}
+	return out
+}
+
+// blocking returns the first block in force that covers this disclosure.
+func blocking(blocks []custodian.Block, a custodian.Agency, purpose, field string) (custodian.Block, bool) {
+	for _, b := range blocks {
+		switch {
+		case b.Kind == custodian.BlockAgency && b.Target == a.ID,
+			b.Kind == custodian.BlockGroup && slices.Contains(a.Groups, b.Target),
+			b.Kind == custodian.BlockPurpose && b.Target == purpose,
+			b.Kind == custodian.BlockField && b.Target == field:
+			return b, true
+		}
+	}
+	return custodian.Block{}, false
+}
+
+func status(l custodian.Lookup) custodian.Status {
+	switch {
+	case l.Outcome != custodian.Verified:
+		return custodian.StatusWithheld
+	case len(l.Pending) > 0:
+		return custodian.StatusPendingReview
+	case len(l.Released) > 0:
+		return custodian.StatusReleased
+	default:
+		return custodian.StatusDenied
+	}
+}
+
+// lookupEntry is what the log keeps of a lookup: ids, the decision and its
+// reasons, and digests (never values) of the query and of what was released.
+func (s *Service) lookupEntry(l custodian.Lookup, m match.Result) map[string]any {
+	released := map[string]string{}
+	for f, v := range l.Released {
+		released[f] = audit.ValueDigest(s.cfg.DigestSecret, l.ID, f, v)
+	}
+	subj := make([]string, 0, len(l.Request.Subject))
+	for k := range l.Request.Subject {
+		subj = append(subj, k)
+	}
+	sort.Strings(subj)
+	var q strings.Builder
+	for _, k := range subj {
+		fmt.Fprintf(&q, "%d:%s%d:%s", len(k), k, len(l.Request.Subject[k]), l.Request.Subject[k])
+	}
+	e := map[string]any{
+		"lookup": l.ID, "agency": l.AgencyID, "purpose": l.Request.Purpose,
+		"fields": l.Request.Fields, "subject_identifiers": subj,
+		"subject_digest": audit.ValueDigest(s.cfg.DigestSecret, l.ID, "subject", q.String()),
+		"outcome":        l.Outcome, "candidates": m.Candidates, "match_standard": s.std.Version(),
+		"record": l.RecordID, "policy_version": l.PolicyVersion, "decisions": l.Decisions,
+		"released": released, "status": l.Status,
+	}
+	if l.Request.LegalBasis != nil {
+		e["legal_basis"] = l.Request.LegalBasis
+	}
+	return e
+}
+
+// GetLookup returns a lookup to the agency that made it; to anyone else it
+// does not exist.
+func (s *Service) GetLookup(ctx context.Context, a custodian.Agency, id string) (custodian.Lookup, error) {
+	l, err := s.store.Lookup(ctx, id)
+	if err != nil {
+		return l, err
+	}
+	if l.AgencyID != a.ID {
+		return custodian.Lookup{}, custodian.Errorf(custodian.ENotFound, "lookup not found")
+	}
+	return l, nil
+}

@@ -1,0 +1,100 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/custodian-project/custodian"
+)
+
+// CreateLookup stores a decided lookup, its held fields and its log entry
+// in one transaction, and sets l.LogIndex. Nothing may be released to the
+// agency unless this returns nil.
+func (s *Store) CreateLookup(ctx context.Context, l *custodian.Lookup, reviews []custodian.ReviewItem, entry any) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		idx, err := s.appendEntry(tx, "lookup", entry)
+		if err != nil {
+			return err
+		}
+		l.LogIndex = idx
+		if err := insertLookup(tx, l); err != nil {
+			return err
+		}
+		for _, r := range reviews {
+			if err := insertReview(tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create lookup: %w", err)
+	}
+	return nil
+}
+
+func insertLookup(tx *sql.Tx, l *custodian.Lookup) error {
+	js, err := jsonStrings(l.Request, l.Decisions, l.Released, l.Pending, l.Withheld)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(`INSERT INTO lookups(id, agency_id, purpose, request, outcome, record_id, decisions, released, pending, withheld, status, policy_version, log_index, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.ID, l.AgencyID, l.Request.Purpose, js[0], l.Outcome, l.RecordID, js[1], js[2], js[3], js[4], l.Status, l.PolicyVersion, l.LogIndex, ts(l.CreatedAt))
+	return err
+}
+
+func jsonStrings(vs ...any) ([]string, error) {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = string(b)
+	}
+	return out, nil
+}
+
+const lookupCols = `id, agency_id, request, outcome, record_id, decisions, released, pending, withheld, status, policy_version, log_index, created_at`
+
+func scanLookup(sc scanner) (custodian.Lookup, error) {
+	var l custodian.Lookup
+	var req, dec, rel, pen, wh, created string
+	if err := sc.Scan(&l.ID, &l.AgencyID, &req, &l.Outcome, &l.RecordID, &dec, &rel, &pen, &wh, &l.Status, &l.PolicyVersion, &l.LogIndex, &created); err != nil {
+		return l, err
+	}
+	l.CreatedAt = parseTS(created)
+	for _, p := range []struct {
+		s string
+		v any
+	}{{req, &l.Request}, {dec, &l.Decisions}, {rel, &l.Released}, {pen, &l.Pending}, {wh, &l.Withheld}} {
+		if err := json.Unmarshal([]byte(p.s), p.v); err != nil {
+			return l, err
+		}
+	}
+	return l, nil
+}
+
+// Lookup returns one lookup by id.
+func (s *Store) Lookup(ctx context.Context, id string) (custodian.Lookup, error) {
+	l, err := scanLookup(s.rdb.QueryRowContext(ctx, `SELECT `+lookupCols+` FROM lookups WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, notFound("lookup")
+	}
+	if err != nil {
+		return l, fmt.Errorf("lookup: %w", err)
+	}
+	return l, nil
+}
+
+func getLookupTx(tx *sql.Tx, id string) (custodian.Lookup, error) {
+	l, err := scanLookup(tx.QueryRow(`SELECT `+lookupCols+` FROM lookups WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, notFound("lookup")
+	}
+	return l, err
+}

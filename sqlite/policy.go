@@ -1,0 +1,98 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/custodian-project/custodian"
+)
+
+// SavePolicy installs a policy version as current and logs it. Re-applying
+// the current text is a no-op that returns the current version.
+func (s *Store) SavePolicy(ctx context.Context, hash, text string, entry any) (custodian.PolicyVersion, error) {
+	var pv custodian.PolicyVersion
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var cur string
+		err := tx.QueryRow(`SELECT hash FROM policies ORDER BY seq DESC LIMIT 1`).Scan(&cur)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		now := s.now()
+		idx, err := s.appendEntry(tx, "policy", entry)
+		if err != nil {
+			return err
+		}
+		// A version seen before becomes current again with a new install order.
+		if _, err := tx.Exec(`INSERT INTO policies(hash, text, created_at, log_index, seq)
+			VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq) + 1, 1) FROM policies))
+			ON CONFLICT(hash) DO UPDATE SET seq = (SELECT MAX(seq) + 1 FROM policies), log_index = excluded.log_index`,
+			hash, text, ts(now), idx); err != nil {
+			return err
+		}
+		if err := bumpGeneration(tx); err != nil {
+			return err
+		}
+		pv = custodian.PolicyVersion{Hash: hash, Text: text, CreatedAt: now, LogIndex: idx}
+		return nil
+	})
+	if err != nil {
+		return pv, fmt.Errorf("save policy: %w", err)
+	}
+	return pv, nil
+}
+
+// CurrentPolicy returns the installed policy version.
+func (s *Store) CurrentPolicy(ctx context.Context) (custodian.PolicyVersion, error) {
+	var pv custodian.PolicyVersion
+	var created string
+	err := s.rdb.QueryRowContext(ctx, `SELECT hash, text, created_at, log_index FROM policies ORDER BY seq DESC LIMIT 1`).
+		Scan(&pv.Hash, &pv.Text, &created, &pv.LogIndex)
+	if errors.Is(err, sql.ErrNoRows) {
+		return pv, custodian.Errorf(custodian.ENotFound, "no policy installed")
+	}
+	if err != nil {
+		return pv, fmt.Errorf("current policy: %w", err)
+	}
+	pv.CreatedAt = parseTS(created)
+	return pv, nil
+}
+
+// PolicyHistory lists every installed version, newest first (without text).
+func (s *Store) PolicyHistory(ctx context.Context) ([]custodian.PolicyVersion, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT hash, created_at, log_index FROM policies ORDER BY seq DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("policy history: %w", err)
+	}
+	defer rows.Close()
+	var out []custodian.PolicyVersion
+	for rows.Next() {
+		var pv custodian.PolicyVersion
+		var created string
+		if err := rows.Scan(&pv.Hash, &created, &pv.LogIndex); err != nil {
+			return nil, err
+		}
+		pv.CreatedAt = parseTS(created)
+		out = append(out, pv)
+	}
+	return out, rows.Err()
+}
+
+// Generation returns a number that changes whenever the policy, the blocks
+// or the registry's columns change, so a server reloads them on the next
+// request even when another process changed them.
+func (s *Store) Generation(ctx context.Context) (int64, error) {
+	var g int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), 0)`).Scan(&g)
+	if err != nil {
+		return 0, fmt.Errorf("generation: %w", err)
+	}
+	return g, nil
+}
+
+func bumpGeneration(tx *sql.Tx) error {
+	_, err := tx.Exec(`INSERT INTO meta(key, value) VALUES ('generation', '1')
+		ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)`)
+	return err
+}

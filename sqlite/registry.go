@@ -1,0 +1,171 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/custodian-project/custodian"
+)
+
+// ImportRecords inserts or updates (by record id) every record next yields
+// until io.EOF, with the blocking keys that keys gives, and appends the log
+// entry entry describes — all in one transaction: an error from next, keys
+// or the database leaves the registry as it was.
+func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() (custodian.Record, error), keys func(custodian.Record) []string, entry func(n int) any) (int, uint64, error) {
+	var n int
+	var idx uint64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		n = 0
+		var pos int
+		if err := tx.QueryRow(`SELECT COALESCE(MAX(position) + 1, 0) FROM registry_fields`).Scan(&pos); err != nil {
+			return err
+		}
+		for _, f := range fields {
+			res, err := tx.Exec(`INSERT INTO registry_fields(name, position) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`, f, pos)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k > 0 {
+				pos++
+			}
+		}
+		upsert, err := tx.Prepare(`INSERT INTO records(record_id, data, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT(record_id) DO UPDATE SET data = json_patch(records.data, excluded.data), updated_at = excluded.updated_at
+			RETURNING data`)
+		if err != nil {
+			return err
+		}
+		defer upsert.Close()
+		delKeys, err := tx.Prepare(`DELETE FROM record_keys WHERE record_id = ?`)
+		if err != nil {
+			return err
+		}
+		defer delKeys.Close()
+		addKey, err := tx.Prepare(`INSERT OR IGNORE INTO record_keys(key, record_id) VALUES (?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer addKey.Close()
+		now := ts(s.now())
+		for {
+			rec, err := next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			data, err := json.Marshal(rec.Values)
+			if err != nil {
+				return err
+			}
+			var merged string
+			if err := upsert.QueryRow(rec.ID, data, now).Scan(&merged); err != nil {
+				return err
+			}
+			if len(merged) != len(data) || merged != string(data) {
+				// An update: the keys follow the merged record.
+				rec.Values = map[string]string{}
+				if err := json.Unmarshal([]byte(merged), &rec.Values); err != nil {
+					return err
+				}
+				if _, err := delKeys.Exec(rec.ID); err != nil {
+					return err
+				}
+			}
+			for _, k := range keys(rec) {
+				if _, err := addKey.Exec(k, rec.ID); err != nil {
+					return err
+				}
+			}
+			n++
+		}
+		if err := bumpGeneration(tx); err != nil {
+			return err
+		}
+		idx, err = s.appendEntry(tx, "import", entry(n))
+		return err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("import registry: %w", err)
+	}
+	return n, idx, nil
+}
+
+// RegistryFields returns the registry's columns in the order first imported.
+func (s *Store) RegistryFields(ctx context.Context) ([]string, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT name FROM registry_fields ORDER BY position`)
+	if err != nil {
+		return nil, fmt.Errorf("registry fields: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			return nil, fmt.Errorf("registry fields: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// RecordCount returns how many records the registry holds.
+func (s *Store) RecordCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM records`).Scan(&n)
+	return n, err
+}
+
+// Candidates returns the records stored under any of the blocking keys.
+func (s *Store) Candidates(ctx context.Context, keys []string) ([]custodian.Record, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	q := `SELECT DISTINCT r.record_id, r.data FROM record_keys k JOIN records r ON r.record_id = k.record_id WHERE k.key IN (?` +
+		strings.Repeat(",?", len(keys)-1) + `)`
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("candidates: %w", err)
+	}
+	defer rows.Close()
+	var out []custodian.Record
+	for rows.Next() {
+		rec, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("candidates: %w", err)
+		}
+		out = append(out, rec)
+	}
+	return out, rows.Err()
+}
+
+// Record returns one registry record.
+func (s *Store) Record(ctx context.Context, id string) (custodian.Record, error) {
+	rec, err := scanRecord(s.rdb.QueryRowContext(ctx, `SELECT record_id, data FROM records WHERE record_id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return rec, notFound("record")
+	}
+	return rec, err
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanRecord(sc scanner) (custodian.Record, error) {
+	var rec custodian.Record
+	var data []byte
+	if err := sc.Scan(&rec.ID, &data); err != nil {
+		return rec, err
+	}
+	rec.Values = map[string]string{}
+	return rec, json.Unmarshal(data, &rec.Values)
+}

@@ -1,0 +1,256 @@
+package synth
+
+// The name lists are composed by hand from common given names and surnames
+// of each tradition; no list of real people was used, and every person the
+// generator writes is a random combination. Lists run roughly from the most
+// to the least common, which pick exploits for a realistic skew.
+
+// culture is one naming tradition and how its names sit in a US registry.
+type culture struct {
+	name         string
+	weight       int      // relative share of the population
+	male, female []string // given names
+	last         []string // surnames; "Kowalski|Kowalska" gives the male|female forms
+	// middle names, when the tradition has its own; otherwise given names
+	middleMale, middleFemale []string
+	particles                []string // surnames with particles, for compound surnames
+	// style picks the culture's conventions in person.
+	style int
+}
+
+// Naming styles.
+const (
+	styleAnglo      = iota // middle name usual; Jr./III; some hyphenated married names
+	styleHispanic          // second given name as middle; compound surnames and particles
+	styleVietnamese        // family name last; Văn/Thị-style middle names
+	styleEastAsian         // given names of two syllables spelt three ways; English first names
+	styleArabic            // father's name as middle
+	styleOther             // middle name sometimes, from the same list
+)
+
+func cultures() []culture {
+	return []culture{
+		{name: "anglo", weight: 36, style: styleAnglo,
+			middleMale:   []string{"James", "Lee", "Michael", "Allen", "Ray", "Wayne", "Edward", "Joseph", "Thomas", "William", "David", "Alan", "John", "Robert", "Paul", "Dean", "Scott", "Christopher", "Anthony", "Daniel", "Eugene", "Francis", "Patrick", "Gene"},
+			middleFemale: []string{"Ann", "Marie", "Lynn", "Elizabeth", "Rose", "Jean", "Louise", "Mae", "Grace", "Jo", "Michelle", "Nicole", "Renee", "Kay", "Lee", "Sue", "Jane", "Elaine", "Catherine", "Faith", "May", "Frances", "Anne", "Dawn"},
+			male: []string{"James", "John", "Robert", "Michael", "William", "David", "Richard", "Joseph", "Thomas", "Charles",
+				"Christopher", "Daniel", "Matthew", "Anthony", "Mark", "Donald", "Steven", "Paul", "Andrew", "Joshua",
+				"Kenneth", "Kevin", "Brian", "George", "Timothy", "Ronald", "Edward", "Jason", "Jeffrey", "Ryan",
+				"Jacob", "Gary", "Nicholas", "Eric", "Jonathan", "Stephen", "Larry", "Justin", "Scott", "Brandon",
+				"Benjamin", "Samuel", "Gregory", "Alexander", "Frank", "Patrick", "Raymond", "Jack", "Dennis", "Jerry",
+				"Tyler", "Aaron", "Henry", "Douglas", "Peter", "Adam", "Nathan", "Zachary", "Walter", "Kyle",
+				"Harold", "Carl", "Jeremy", "Keith", "Roger", "Gerald", "Ethan", "Arthur", "Terry", "Christian",
+				"Sean", "Lawrence", "Austin", "Noah", "Jesse", "Albert", "Bryan", "Bruce", "Jordan", "Dylan",
+				"Alan", "Ralph", "Gabriel", "Roy", "Wayne", "Eugene", "Logan", "Randy", "Louis", "Russell",
+				"Vincent", "Philip", "Bobby", "Johnny", "Bradley", "Liam", "Owen", "Connor", "Declan", "Caleb",
+				"Seán", "Pádraig", "Ciarán", "Éamon", "Hunter", "Wyatt", "Grayson", "Colton", "Elijah", "Isaiah"},
+			female: []string{"Mary", "Patricia", "Jennifer", "Linda", "Elizabeth", "Barbara", "Susan", "Jessica", "Sarah", "Karen",
+				"Lisa", "Nancy", "Betty", "Sandra", "Margaret", "Ashley", "Kimberly", "Emily", "Donna", "Michelle",
+				"Carol", "Amanda", "Melissa", "Deborah", "Stephanie", "Dorothy", "Rebecca", "Sharon", "Laura", "Cynthia",
+				"Amy", "Kathleen", "Angela", "Shirley", "Brenda", "Emma", "Anna", "Pamela", "Nicole", "Samantha",
+				"Katherine", "Christine", "Helen", "Debra", "Rachel", "Carolyn", "Janet", "Catherine", "Heather", "Diane",
+				"Olivia", "Julie", "Joyce", "Victoria", "Ruth", "Virginia", "Lauren", "Kelly", "Christina", "Joan",
+				"Evelyn", "Judith", "Andrea", "Hannah", "Megan", "Cheryl", "Jacqueline", "Martha", "Madison", "Teresa",
+				"Gloria", "Sara", "Janice", "Ann", "Kathryn", "Abigail", "Sophia", "Frances", "Jean", "Alice",
+				"Judy", "Isabella", "Julia", "Grace", "Amber", "Denise", "Danielle", "Marilyn", "Beverly", "Charlotte",
+				"Natalie", "Theresa", "Diana", "Brittany", "Doris", "Kayla", "Alexis", "Lori", "Harper", "Avery",
+				"Siobhán", "Niamh", "Aoife", "Zoë", "Renée", "Chloë", "Mary-Kate", "Anne-Marie", "Mae", "Hazel"},
+			last: []string{"Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor",
+				"Thomas", "Moore", "Martin", "Jackson", "Thompson", "White", "Harris", "Clark", "Lewis", "Robinson",
+				"Walker", "Young", "Allen", "King", "Wright", "Scott", "Hill", "Green", "Adams", "Baker",
+				"Nelson", "Mitchell", "Campbell", "Roberts", "Carter", "Phillips", "Evans", "Turner", "Parker", "Collins",
+				"Edwards", "Stewart", "Morris", "Murphy", "Cook", "Rogers", "Morgan", "Cooper", "Peterson", "Reed",
+				"Bailey", "Bell", "Kelly", "Howard", "Ward", "Cox", "Richardson", "Wood", "Watson", "Brooks",
+				"Bennett", "Gray", "James", "Hughes", "Price", "Sanders", "Myers", "Long", "Ross", "Foster",
+				"Powell", "Jenkins", "Perry", "Russell", "Sullivan", "Fisher", "Henderson", "Coleman", "Simmons", "Patterson",
+				"Jordan", "Reynolds", "Hamilton", "Graham", "Wallace", "Cole", "West", "Stone", "Hayes", "Gibson",
+				"Ellis", "Ford", "Marshall", "Owens", "McDonald", "Harrison", "Kennedy", "Wells", "Tucker", "Porter",
+				"Hunter", "Hicks", "Crawford", "Boyd", "Mason", "Warren", "Dixon", "Burns", "Gordon", "Shaw",
+				"Holmes", "Rice", "Hunt", "Black", "Daniels", "Palmer", "Mills", "Grant", "Knight", "Ferguson",
+				"Rose", "Stephens", "Hudson", "O'Brien", "O'Connor", "O'Neill", "O'Sullivan", "McCarthy", "MacLeod", "McKenzie",
+				"Fitzgerald", "Fitzpatrick", "Gallagher", "Doyle", "Byrne", "Quinn", "Walsh", "Brennan", "Ó Briain", "Mac Giolla"}},
+		{name: "hispanic", weight: 19, style: styleHispanic,
+			particles: []string{"de la Cruz", "de León", "de la Rosa", "del Río", "de los Santos", "de la Garza", "de Jesús", "del Valle", "de la Torre", "de Anda"},
+			male: []string{"José", "Juan", "Luis", "Carlos", "Jesús", "Miguel", "Antonio", "Francisco", "Jorge", "Alejandro",
+				"Manuel", "Pedro", "Ricardo", "Fernando", "Javier", "Rafael", "Eduardo", "Roberto", "Daniel", "Sergio",
+				"Mario", "Raúl", "Ángel", "Andrés", "Héctor", "Óscar", "Rubén", "Ramón", "Julio", "Víctor",
+				"Martín", "Joaquín", "Tomás", "Nicolás", "Sebastián", "Diego", "Mateo", "Santiago", "Emilio", "Gustavo",
+				"Arturo", "Alberto", "Enrique", "Guillermo", "Ignacio", "Hernán", "Adrián", "Iván", "Gonzalo", "Agustín"},
+			female: []string{"María", "Guadalupe", "Ana", "Rosa", "Carmen", "Josefina", "Lucía", "Sofía", "Isabel", "Elena",
+				"Laura", "Gabriela", "Verónica", "Adriana", "Alejandra", "Patricia", "Mónica", "Claudia", "Leticia", "Yolanda",
+				"Beatriz", "Teresa", "Silvia", "Daniela", "Valentina", "Camila", "Ximena", "Paola", "Natalia", "Mariana",
+				"Andrea", "Inés", "Dolores", "Concepción", "Raquel", "Pilar", "Marisol", "Esperanza", "Julia", "Fernanda",
+				"Ángela", "Belén", "Noemí", "Araceli", "Rocío", "Itzel", "Luz", "Consuelo", "Graciela", "Irene"},
+			last: []string{"García", "Rodríguez", "Martínez", "Hernández", "López", "González", "Pérez", "Sánchez", "Ramírez", "Torres",
+				"Flores", "Rivera", "Gómez", "Díaz", "Cruz", "Morales", "Reyes", "Gutiérrez", "Ortiz", "Chávez",
+				"Ramos", "Ruiz", "Mendoza", "Álvarez", "Castillo", "Jiménez", "Vásquez", "Moreno", "Romero", "Herrera",
+				"Medina", "Aguilar", "Vargas", "Guzmán", "Méndez", "Castro", "Fernández", "Muñoz", "Salazar", "Delgado",
+				"Ortega", "Núñez", "Soto", "Rojas", "Peña", "Domínguez", "Contreras", "Guerrero", "Estrada", "Sandoval",
+				"Ibarra", "Espinoza", "Acosta", "Valdez", "Cabrera", "Navarro", "Fuentes", "Cervantes", "Ríos", "Zúñiga",
+				"Villanueva", "Cortés", "Orozco", "Ávila", "Velásquez", "Figueroa", "Mejía", "Beltrán", "Pacheco", "Ochoa",
+				"Quintero", "Carrillo", "Serrano", "Benítez", "Escobar", "Meléndez", "Arroyo", "Santana", "Olivares", "Nieves"}},
+		{name: "chinese", weight: 4, style: styleEastAsian,
+			male: []string{"Wei", "Jun", "Hao", "Lei", "Jie", "Tao", "Ming", "Qiang", "Yong", "Jian",
+				"Bo", "Peng", "Chao", "Gang", "Kai", "Long", "Zhi Hao", "Yu Xuan", "Hao Ran", "Zi Xuan",
+				"Jia Hao", "Wen Bo", "Zhi Wei", "Jun Jie", "Jian Guo", "Chun Hua", "Guo Qiang", "Ka Ho", "Wing Kei", "Chi Wai"},
+			female: []string{"Fang", "Jing", "Min", "Yan", "Xin", "Ying", "Hui", "Lan", "Mei", "Na",
+				"Ling", "Qian", "Xue", "Ting", "Hong", "Li Na", "Xiu Ying", "Yu Tong", "Zi Han", "Xin Yi",
+				"Yi Nuo", "Shu Fen", "Mei Ling", "Xiao Ling", "Yu Xin", "Hui Min", "Wai Man", "Siu Ling", "Ka Yan", "Pui Yee"},
+			last: []string{"Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou",
+				"Xu", "Sun", "Ma", "Zhu", "Hu", "Guo", "He", "Lin", "Gao", "Luo",
+				"Zheng", "Liang", "Xie", "Song", "Tang", "Han", "Feng", "Deng", "Cao", "Peng",
+				"Zeng", "Xiao", "Tian", "Dong", "Pan", "Yuan", "Cai", "Jiang", "Yu", "Du",
+				"Ye", "Cheng", "Wei", "Su", "Lü", "Ding", "Shen", "Wong", "Chan", "Leung",
+				"Cheung", "Lau", "Ng", "Ho", "Tsang", "Chow", "Lam", "Au-Yeung", "Szeto", "Kwok"}},
+		{name: "vietnamese", weight: 3, style: styleVietnamese,
+			middleMale:   []string{"Văn", "Đức", "Quang", "Minh", "Thanh", "Hữu", "Công", "Xuân", "Ngọc", "Hoàng", "Gia", "Anh", "Quốc", "Trọng"},
+			middleFemale: []string{"Thị", "Thị", "Thị", "Ngọc", "Thanh", "Thu", "Kim", "Bích", "Mỹ", "Hồng", "Phương", "Minh", "Khánh", "Diệu"},
+			male: []string{"Minh", "Tuấn", "Dũng", "Hùng", "Huy", "Long", "Nam", "Phúc", "Quân", "Thắng",
+				"Trung", "Khoa", "Bảo", "Duy", "Hiếu", "Hoàng", "Khánh", "Phong", "Sơn", "Thành",
+				"Tùng", "Việt", "Vinh", "Đức", "Hải", "Hưng", "Tâm", "Toàn", "Khôi", "Lộc"},
+			female: []string{"Linh", "Anh", "Thảo", "Hương", "Lan", "Mai", "Ngọc", "Phương", "Trang", "Hà",
+				"Huyền", "Nhung", "Thủy", "Yến", "Vy", "Nhi", "Hạnh", "Hằng", "Loan", "Oanh",
+				"Quỳnh", "Trâm", "Uyên", "Diễm", "Xuân", "Thu", "Hoa", "Tuyết", "Giang", "My"},
+			last: []string{"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
+				"Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Đinh", "Trương", "Lâm", "Mai",
+				"Tô", "Hà", "Cao", "Lương", "Đoàn", "Châu", "Tạ", "La", "Quách", "Thái"}},
+		{name: "korean", weight: 2, style: styleEastAsian,
+			male: []string{"Min Jun", "Seo Jun", "Do Yun", "Ji Ho", "Joon Young", "Sung Min", "Hyun Woo", "Jae Won", "Dong Hyun", "Young Ho",
+				"Sang Woo", "Jin", "Tae Hyun", "Jung Ho", "Kyung Soo", "Woo Jin", "Seung Hoon", "Chul", "Hoon", "Ji Hoon"},
+			female: []string{"Seo Yeon", "Ji Woo", "Ha Eun", "Soo Ah", "Min Seo", "Ji Yeon", "Eun Ji", "Hye Jin", "Yoo Na", "Su Bin",
+				"Ji Hye", "Mi Young", "Eun Kyung", "Soo Jin", "Yeon Hee", "Jung Ah", "Hae Won", "Mi Sook", "Ye Jin", "Na Rae"},
+			last: []string{"Kim", "Lee", "Park", "Choi", "Jung", "Kang", "Cho", "Yoon", "Jang", "Lim",
+				"Han", "Oh", "Seo", "Shin", "Kwon", "Hwang", "Ahn", "Song", "Yoo", "Hong", "Jeon", "Moon", "Baek", "Nam"}},
+		{name: "arabic", weight: 3, style: styleArabic,
+			male: []string{"Mohammed", "Muhammad", "Ahmed", "Ali", "Omar", "Youssef", "Khalid", "Hassan", "Hussein", "Ibrahim",
+				"Mustafa", "Tariq", "Karim", "Samir", "Nabil", "Rami", "Walid", "Ziad", "Faisal", "Hamza",
+				"Bilal", "Amir", "Adel", "Jamal", "Nasser", "Majid", "Saeed", "Abdullah", "Abdul Rahman", "Abdel Aziz"},
+			female: []string{"Fatima", "Aisha", "Mariam", "Layla", "Noor", "Zainab", "Huda", "Salma", "Yasmin", "Amira",
+				"Rania", "Hana", "Leila", "Dalia", "Samira", "Nadia", "Lina", "Reem", "Sara", "Rana",
+				"Mona", "Hiba", "Iman", "Jamila", "Farah", "Ghada", "Lubna", "Nour", "Suha", "Widad"},
+			last: []string{"Al-Sayed", "Haddad", "Khoury", "Mansour", "Nasser", "Saleh", "Hamdan", "Abdullah", "El-Amin", "Al-Masri",
+				"Ibrahim", "Aziz", "Darwish", "Farouk", "Rahman", "Hassan", "Hussein", "Khalil", "Suleiman", "Yousef",
+				"Qasim", "Al-Hashimi", "Al-Najjar", "Bishara", "Nassar", "Shalhoub", "Awad", "El-Khatib", "Abdel-Malek", "Ben Ali",
+				"Bou Saab", "Al Rashid", "Abu Zeid", "El Masry", "Sabbagh", "Jaber", "Hijazi", "Zayed", "Mahmoud", "Barakat"}},
+		{name: "slavic", weight: 6, style: styleOther,
+			male: []string{"Łukasz", "Paweł", "Wojciech", "Krzysztof", "Tomasz", "Piotr", "Marek", "Jakub", "Michał", "Grzegorz",
+				"Andrzej", "Dmitri", "Ivan", "Sergei", "Alexei", "Oleksandr", "Bohdan", "Mykola", "Miloš", "Dušan",
+				"Nikola", "Jiří", "Tomáš", "Radek", "Vladimír", "Yevgeny", "Zbigniew", "Stanisław", "Bogdan", "Vasyl"},
+			female: []string{"Agnieszka", "Małgorzata", "Katarzyna", "Zofia", "Magdalena", "Joanna", "Natalia", "Olga", "Svetlana", "Tatiana",
+				"Irina", "Oksana", "Yulia", "Jelena", "Milica", "Ivana", "Věra", "Lenka", "Petra", "Jana",
+				"Bożena", "Grażyna", "Ewa", "Aleksandra", "Dorota", "Halina", "Ludmila", "Darja", "Marta", "Kateřina"},
+			last: []string{"Kowalski|Kowalska", "Nowak", "Wiśniewski|Wiśniewska", "Wójcik", "Kamiński|Kamińska", "Lewandowski|Lewandowska",
+				"Zieliński|Zielińska", "Dąbrowski|Dąbrowska", "Szymański|Szymańska", "Woźniak", "Kozłowski|Kozłowska", "Mazur",
+				"Krawczyk", "Jankowski|Jankowska", "Petrov|Petrova", "Ivanov|Ivanova", "Smirnov|Smirnova", "Sokolov|Sokolova",
+				"Volkov|Volkova", "Kuznetsov|Kuznetsova", "Novák|Nováková", "Dvořák|Dvořáková", "Svoboda|Svobodová", "Černý|Černá",
+				"Kovačević", "Jovanović", "Petrović", "Nikolić", "Đorđević", "Marković", "Shevchenko", "Kovalenko",
+				"Bondarenko", "Tkachenko", "Horvat", "Babić", "Grabowski|Grabowska", "Pawłowski|Pawłowska", "Michalski|Michalska", "Król"}},
+		{name: "german", weight: 5, style: styleOther,
+			male: []string{"Jürgen", "Günter", "Klaus", "Stefan", "Matthias", "Jörg", "Uwe", "Lukas", "Felix", "Wolfgang",
+				"Dieter", "Hans", "Karl-Heinz", "Heinz", "Helmut", "Manfred", "Werner", "Horst", "Frank", "Andreas",
+				"Sebastian", "Maximilian", "Jonas", "Leon", "Tobias", "Florian", "Björn", "Sören", "Hans-Peter", "Rüdiger"},
+			female: []string{"Ursula", "Sabine", "Petra", "Monika", "Birgit", "Jutta", "Käthe", "Lena", "Anja", "Hannelore",
+				"Brigitte", "Renate", "Ingrid", "Gisela", "Helga", "Karin", "Heike", "Claudia", "Susanne", "Katrin",
+				"Mia", "Lea", "Annegret", "Anneliese", "Marie-Luise", "Dörte", "Bärbel", "Jördis", "Liselotte", "Gül"},
+			last: []string{"Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann",
+				"Schäfer", "Koch", "Bauer", "Richter", "Klein", "Wolf", "Schröder", "Neumann", "Schwarz", "Zimmermann",
+				"Braun", "Krüger", "Hofmann", "Hartmann", "Lange", "Schmitt", "Werner", "Schmitz", "Krause", "Meier",
+				"Lehmann", "Köhler", "Weiß", "Jäger", "Groß", "Vogel", "Fuchs", "Günther", "Böhm", "Schütz",
+				"Strauß", "von Bergen", "von der Heide", "vom Stein", "Müller-Lüdenscheidt", "Meyer-Hoffmann", "Öztürk", "Yılmaz", "Kaya", "Şahin"}},
+		{name: "dutch", weight: 2, style: styleOther,
+			male: []string{"Jan", "Pieter", "Joris", "Sander", "Bram", "Daan", "Sem", "Thijs", "Maarten", "Willem",
+				"Joost", "Ruud", "Gerrit", "Hendrik", "Koen", "Stijn", "Jeroen", "Wouter", "Niels", "Bas"},
+			female: []string{"Sanne", "Femke", "Anouk", "Lieke", "Marloes", "Eva", "Fleur", "Ilse", "Janneke", "Maaike",
+				"Noor", "Roos", "Saskia", "Willemijn", "Inge", "Annelies", "Mirjam", "Geertje", "Lotte", "Anke"},
+			last: []string{"de Jong", "Jansen", "de Vries", "van den Berg", "van Dijk", "Bakker", "Janssen", "Visser", "Smit", "Meijer",
+				"de Boer", "Mulder", "de Groot", "Bos", "Vos", "Peters", "Hendriks", "van Leeuwen", "Dekker", "Brouwer",
+				"de Wit", "Dijkstra", "Smits", "de Graaf", "van der Meer", "van der Linden", "Kok", "Jacobs", "de Haan", "Vermeulen",
+				"van der Berg", "van den Broek", "van der Heijden", "Schouten", "van Beek", "Willems", "van Vliet", "van de Ven", "Hoekstra", "Maas"}},
+		{name: "french", weight: 4, style: styleOther,
+			male: []string{"Jean-Luc", "Jean-Pierre", "François", "Pierre", "Olivier", "Thierry", "Guillaume", "Sébastien", "Jérôme", "Frédéric",
+				"Benoît", "Stéphane", "Rémi", "Gaël", "Noël", "Luc", "Mathieu", "Étienne", "Hervé", "René",
+				"André", "Yves", "Jean-François", "Marc-André", "Gaétan", "Réjean", "Ghislain", "Raphaël", "Loïc", "Aurélien"},
+			female: []string{"Marie-Claire", "Anne-Sophie", "Hélène", "Renée", "Amélie", "Chloé", "Élodie", "Céline", "Nathalie", "Sandrine",
+				"Véronique", "Sylvie", "Isabelle", "Émilie", "Camille", "Léa", "Manon", "Geneviève", "Josée", "Noémie",
+				"Maëlle", "Françoise", "Mireille", "Marie-Ève", "Ginette", "Louise", "Gisèle", "Solène", "Océane", "Aurélie"},
+			last: []string{"Dubois", "Lefèvre", "Moreau", "Girard", "Lefebvre", "Bélanger", "Côté", "Gagnon", "Tremblay", "Bouchard",
+				"Pelletier", "Gauthier", "Roy", "Lévesque", "Bergeron", "Leblanc", "Fournier", "Morin", "Fontaine", "Mercier",
+				"Rousseau", "Chevalier", "Lambert", "Bonnet", "Faure", "Ménard", "Thériault", "Boucher", "D'Amours", "L'Heureux",
+				"St-Pierre", "Saint-Onge", "Deschênes", "Beaulieu", "Caron", "Poirier", "Gélinas", "Hébert", "Lachance", "Desjardins"}},
+		{name: "indian", weight: 5, style: styleOther,
+			male: []string{"Aarav", "Arjun", "Rahul", "Vikram", "Rohan", "Sanjay", "Amit", "Rajesh", "Suresh", "Anil",
+				"Deepak", "Ravi", "Vijay", "Ashok", "Manoj", "Pradeep", "Sandeep", "Nikhil", "Karthik", "Venkatesh",
+				"Srinivas", "Harish", "Gaurav", "Aditya", "Varun", "Siddharth", "Ankit", "Rakesh", "Mahesh", "Krishna"},
+			female: []string{"Priya", "Ananya", "Aishwarya", "Kavya", "Lakshmi", "Sunita", "Pooja", "Neha", "Divya", "Meera",
+				"Anjali", "Deepa", "Shreya", "Swati", "Kavita", "Rekha", "Sneha", "Nisha", "Asha", "Radha",
+				"Padma", "Geeta", "Sangeeta", "Aarti", "Shalini", "Revathi", "Lalitha", "Harini", "Jyoti", "Usha"},
+			last: []string{"Patel", "Sharma", "Singh", "Kumar", "Gupta", "Reddy", "Iyer", "Nair", "Rao", "Mehta",
+				"Shah", "Joshi", "Desai", "Chaudhary", "Banerjee", "Mukherjee", "Krishnan", "Pillai", "Menon", "Agarwal",
+				"Verma", "Chatterjee", "Bhat", "Kulkarni", "Naidu", "Srinivasan", "Subramanian", "Venkataraman", "Thakur", "Malhotra",
+				"Kapoor", "Khanna", "Bose", "Das", "Ghosh", "Jain", "Trivedi", "Pandey", "Mishra", "Yadav"}},
+		{name: "west-african", weight: 5, style: styleOther,
+			male: []string{"Kwame", "Kofi", "Kwabena", "Yaw", "Kwaku", "Kojo", "Chinedu", "Emeka", "Obinna", "Chukwuemeka",
+				"Ikechukwu", "Oluwaseun", "Adebayo", "Babatunde", "Olumide", "Ayodele", "Ibrahima", "Mamadou", "Ousmane", "Moussa",
+				"Abdoulaye", "Cheikh", "Sékou", "Lamine", "Boubacar", "Kwesi", "Tunde", "Femi", "Segun", "Kelechi"},
+			female: []string{"Ama", "Akosua", "Abena", "Adwoa", "Afua", "Efua", "Ngozi", "Chiamaka", "Adaeze", "Nneka",
+				"Chidinma", "Funmilayo", "Yetunde", "Folake", "Oluwakemi", "Titilayo", "Aminata", "Fatoumata", "Mariama", "Awa",
+				"Aïssatou", "Khadija", "Ndèye", "Binta", "Kadiatou", "Esi", "Akua", "Ifeoma", "Bisola", "Adjoa"},
+			last: []string{"Mensah", "Owusu", "Boateng", "Asante", "Osei", "Agyeman", "Acheampong", "Appiah", "Ofori", "Darko",
+				"Adeyemi", "Okafor", "Okonkwo", "Nwosu", "Eze", "Obi", "Okeke", "Balogun", "Ogunleye", "Oyelaran",
+				"Adeleke", "Olawale", "Diallo", "Traoré", "Coulibaly", "Keïta", "Ndiaye", "Diop", "Sow", "Bâ",
+				"Camara", "Touré", "Cissé", "Sy", "Fall", "Kouyaté", "Konaté", "Sankoh", "Nkrumah-Boateng", "Oduya"}},
+	}
+}
+
+// Places: city, state and the first three digits of its ZIP codes.
+type place struct{ city, state, zip3 string }
+
+func places() []place {
+	return []place{
+		{"Los Angeles", "CA", "900"}, {"Chicago", "IL", "606"}, {"Houston", "TX", "770"}, {"Phoenix", "AZ", "850"},
+		{"Brooklyn", "NY", "112"}, {"Philadelphia", "PA", "191"}, {"San Antonio", "TX", "782"}, {"San Diego", "CA", "921"},
+		{"Dallas", "TX", "752"}, {"San Jose", "CA", "951"}, {"Austin", "TX", "787"}, {"Jacksonville", "FL", "322"},
+		{"Columbus", "OH", "432"}, {"Charlotte", "NC", "282"}, {"Seattle", "WA", "981"}, {"Denver", "CO", "802"},
+		{"El Paso", "TX", "799"}, {"Boston", "MA", "021"}, {"Nashville", "TN", "372"}, {"Detroit", "MI", "482"},
+		{"Portland", "OR", "972"}, {"Las Vegas", "NV", "891"}, {"Memphis", "TN", "381"}, {"Louisville", "KY", "402"},
+		{"Baltimore", "MD", "212"}, {"Milwaukee", "WI", "532"}, {"Albuquerque", "NM", "871"}, {"Tucson", "AZ", "857"},
+		{"Fresno", "CA", "937"}, {"Sacramento", "CA", "958"}, {"Mesa", "AZ", "852"}, {"Kansas City", "MO", "641"},
+		{"Atlanta", "GA", "303"}, {"Omaha", "NE", "681"}, {"Colorado Springs", "CO", "809"}, {"Raleigh", "NC", "276"},
+		{"Miami", "FL", "331"}, {"Oakland", "CA", "946"}, {"Minneapolis", "MN", "554"}, {"Tulsa", "OK", "741"},
+		{"Cleveland", "OH", "441"}, {"Wichita", "KS", "672"}, {"New Orleans", "LA", "701"}, {"Bakersfield", "CA", "933"},
+		{"Tampa", "FL", "336"}, {"Honolulu", "HI", "968"}, {"Santa Ana", "CA", "927"}, {"St. Louis", "MO", "631"},
+		{"Pittsburgh", "PA", "152"}, {"Cincinnati", "OH", "452"}, {"Anchorage", "AK", "995"}, {"Saint Paul", "MN", "551"},
+		{"Newark", "NJ", "071"}, {"Jersey City", "NJ", "073"}, {"Buffalo", "NY", "142"}, {"Laredo", "TX", "780"},
+		{"Orlando", "FL", "328"}, {"Madison", "WI", "537"}, {"Springfield", "IL", "627"}, {"Rockford", "IL", "611"},
+		{"Peoria", "IL", "616"}, {"Rochester", "NY", "146"}, {"Albany", "NY", "122"}, {"Yonkers", "NY", "107"},
+		{"Worcester", "MA", "016"}, {"Springfield", "MA", "011"}, {"Lowell", "MA", "018"}, {"Duluth", "MN", "558"},
+		{"Rochester", "MN", "559"}, {"Spokane", "WA", "992"}, {"Tacoma", "WA", "984"}, {"Yakima", "WA", "989"},
+		{"Santa Fe", "NM", "875"}, {"Española", "NM", "875"}, {"Las Cruces", "NM", "880"}, {"Cañon City", "CO", "812"},
+		{"Pueblo", "CO", "810"}, {"Brownsville", "TX", "785"}, {"Dearborn", "MI", "481"}, {"Grand Rapids", "MI", "495"},
+		{"Savannah", "GA", "314"}, {"Eugene", "OR", "974"}, {"Salt Lake City", "UT", "841"}, {"Reno", "NV", "895"},
+		{"Boise", "ID", "837"}, {"Des Moines", "IA", "503"}, {"Birmingham", "AL", "352"}, {"Little Rock", "AR", "722"},
+		{"Oklahoma City", "OK", "731"}, {"Hartford", "CT", "061"}, {"Providence", "RI", "029"}, {"Burlington", "VT", "054"},
+		{"Manchester", "NH", "031"}, {"Portland", "ME", "041"}, {"Wilmington", "DE", "198"}, {"Richmond", "VA", "232"},
+		{"Charleston", "SC", "294"}, {"Charleston", "WV", "253"}, {"Fargo", "ND", "581"}, {"Sioux Falls", "SD", "571"},
+		{"Billings", "MT", "591"}, {"Cheyenne", "WY", "820"}, {"Jackson", "MS", "392"}, {"Paterson", "NJ", "075"},
+	}
+}
+
+// street is what addresses are composed from.
+type street struct{ names, suffixes, directions []string }
+
+func streets() street {
+	return street{
+		names: []string{"Main", "Oak", "Maple", "Cedar", "Pine", "Elm", "Washington", "Lake", "Hill", "Park",
+			"Walnut", "Sunset", "Lincoln", "Jackson", "Church", "River", "Highland", "Willow", "Meadow", "Forest",
+			"Spring", "Jefferson", "Madison", "Franklin", "Adams", "Cherry", "Chestnut", "Birch", "Ridge", "Valley",
+			"Mill", "Center", "1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th",
+			"9th", "10th", "11th", "12th", "14th", "21st", "32nd", "42nd", "Martin Luther King Jr", "Cesar Chavez",
+			"Dogwood", "Magnolia", "Hickory", "Sycamore", "Laurel", "Aspen", "Juniper", "Cottonwood", "Mesquite", "Palmetto",
+			"Prospect", "Liberty", "Union", "Market", "Front", "Broad", "Water", "Bridge", "School", "College",
+			"University", "Airport", "Ocean", "Bay", "Harbor", "Canyon", "Mountain View", "Lakeview", "Fairview", "Pleasant",
+			"Orchard", "Vista", "El Camino", "Alameda", "Rio Grande", "Santa Rosa", "Wabash", "Peachtree", "Bluebonnet", "Tamarack"},
+		suffixes:   []string{"St", "Ave", "Rd", "Dr", "St", "Ave", "Ln", "Blvd", "Ct", "Way", "Pl", "Ter", "Cir", "Pkwy", "Trl", "Loop", "Hwy", "Rd", "Dr", "St"},
+		directions: []string{"N", "S", "E", "W", "NE", "NW", "SE", "SW"},
+	}
+}
