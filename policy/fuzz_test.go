@@ -1,8 +1,6 @@
 package policy_test
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/custodian-project/custodian"
@@ -20,9 +18,6 @@ func FuzzParse(f *testing.F) {
 	f.Add("@id(\"x\")")
 	f.Add("// only a comment")
 	f.Fuzz(func(t *testing.T, text string) {
-		if d := os.Getenv("FUZZ_DEBUG"); d != "" {
-			os.WriteFile(fmt.Sprintf("%s/last-%d", d, os.Getpid()), []byte(text), 0o644)
-		}
 		e, err := policy.Parse([]byte(text))
 		if err != nil {
 			if custodian.ErrorCode(err) != custodian.EInvalid {

@@ -39,7 +39,8 @@ func (g *generator) pickSex() string {
 	return "F"
 }
 
-func female(sex string, g *generator) bool {
+// female says which list of given names a person of the sex draws from.
+func (g *generator) female(sex string) bool {
 	if sex == "X" {
 		return g.rng.IntN(2) == 0
 	}
@@ -82,7 +83,7 @@ func (g *generator) surname(c *culture, fem bool) string {
 // person composes one ordinary person of culture ci.
 func (g *generator) person(ci int, sex string) person {
 	c := &g.cultures[ci]
-	fem := female(sex, g)
+	fem := g.female(sex)
 	p := person{culture: ci, sex: sex}
 	p.first = g.given(c, fem)
 	p.last = g.surname(c, fem)
@@ -203,7 +204,7 @@ func (g *generator) pair(kind int) (a, b person) {
 		} else {
 			b.sex = g.pickSex()
 		}
-		fem := female(b.sex, g)
+		fem := g.female(b.sex)
 		b.first = g.twinName(c, fem, a.first, sameInitial)
 		b.middle = ""
 		if a.middle != "" {

@@ -93,9 +93,11 @@ type person struct {
 	culture                               int
 }
 
-// pair kinds
+// Row kinds: an ordinary person, the first of a planted pair of some kind,
+// or the partner that completes a pair.
 const (
-	ordinary = iota
+	partnerRow = -1
+	ordinary   = iota - 1
 	twins
 	jrsr
 	namesakes
@@ -171,7 +173,7 @@ func (g *generator) run() {
 	left := g.planned
 	for units := g.n - pairs; units > 0; units-- {
 		for len(g.pending) > 0 && g.pending[0].due <= g.row {
-			g.emit(heap.Pop(&g.pending).(partner).p, ordinary)
+			g.emit(heap.Pop(&g.pending).(partner).p, partnerRow)
 		}
 		x := g.rng.IntN(units)
 		kind := ordinary
@@ -192,11 +194,11 @@ func (g *generator) run() {
 		heap.Push(&g.pending, partner{due: g.row + g.rng.IntN(min(maxGap, g.n)), p: b})
 	}
 	for len(g.pending) > 0 {
-		g.emit(heap.Pop(&g.pending).(partner).p, ordinary)
+		g.emit(heap.Pop(&g.pending).(partner).p, partnerRow)
 	}
 }
 
-// emit writes one row. kind is the pair this row opens, if any.
+// emit writes one row of the kind.
 func (g *generator) emit(p person, kind int) {
 	g.row++
 	id := recordID(g.row)
@@ -206,7 +208,7 @@ func (g *generator) emit(p person, kind int) {
 	r[11] = licence(permute(uint32(g.row-1), &g.licKey))
 	r[12] = "photo://" + id + ".jpg"
 	_ = g.csv.Write(r[:]) // the error sticks; Registry reads it once
-	if kind != ordinary {
+	if kind > ordinary {
 		g.planted[kind]++
 		if kind == collisions && len(g.ambiguous) < ambiguousSize {
 			g.ambiguous = append(g.ambiguous, g.record())
