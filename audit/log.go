@@ -162,7 +162,7 @@ func (l *Log) Integrate(ctx context.Context) (uint64, error) {
 				return from, fmt.Errorf("audit integrate: read entries from %d: %w", r.End(), err)
 			}
 			if len(rows) == 0 {
-				return from, fmt.Errorf("audit integrate: missing entry %d", r.End())
+				return from, fmt.Errorf("audit integrate: %w", &VerifyError{Index: r.End(), Reason: fmt.Sprintf("missing entry %d", r.End())})
 			}
 			for _, row := range rows {
 				if r.End() == end {

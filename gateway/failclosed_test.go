@@ -138,3 +138,28 @@ func TestConcurrentLookupsGetDistinctLogIndexes(t *testing.T) {
 		t.Errorf("%d lookups stored", got)
 	}
 }
+
+// Re-import updates a record in place, and its blocking keys follow it.
+func TestReimportUpdatesInPlace(t *testing.T) {
+	svc, a, raw := newService(t, permitAll)
+	ctx := context.Background()
+	if _, err := svc.Import(ctx, strings.NewReader("record_id,last_name,street\nR1,Lee-Park,2 Side St\n")); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, raw, "records"); n != 1 {
+		t.Fatalf("%d records after re-import", n)
+	}
+	old, err := svc.Lookup(ctx, a, ann)
+	if err != nil || old.Outcome != custodian.NoMatch {
+		t.Fatalf("old name still matches: %v %v", old.Outcome, err)
+	}
+	req := ann
+	req.Subject = map[string]string{"first_name": "Ann", "last_name": "Lee-Park", "dob": "1990-01-01"}
+	l, err := svc.Lookup(ctx, a, req)
+	if err != nil || l.Outcome != custodian.Verified || l.Released["street"] != "2 Side St" || l.Released["first_name"] != "Ann" {
+		t.Fatalf("updated record: %+v %v", l, err)
+	}
+	if n := count(t, raw, "record_keys"); n != 1 {
+		t.Errorf("%d blocking keys for one record", n)
+	}
+}

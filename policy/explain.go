@@ -49,9 +49,8 @@ type Cell struct {
 type ExplainOption func(*explainConfig)
 
 type explainConfig struct {
-	title  string
-	kinds  []string
-	kindOK bool
+	title string
+	kinds []string
 }
 
 // WithTitle sets the purpose's title for the header line.
@@ -64,7 +63,7 @@ func WithTitle(title string) ExplainOption {
 // itself names (Engine.LegalBasisKinds); with no kinds, only the section
 // without a legal basis is shown.
 func WithLegalBasisKinds(kinds ...string) ExplainOption {
-	return func(c *explainConfig) { c.kinds, c.kindOK = kinds, true }
+	return func(c *explainConfig) { c.kinds = kinds }
 }
 
 // explainAgency is the id of the stand-in agency Explain evaluates with; no
@@ -75,7 +74,7 @@ const explainAgency = ""
 // review or deny with the deciding rule ids. Each group is evaluated as an
 // agency that belongs only to that group.
 func (e *Engine) Explain(purpose string, groups []string, fields []FieldRef, opts ...ExplainOption) Matrix {
-	cfg := explainConfig{kinds: e.kinds}
+	cfg := explainConfig{kinds: e.refs.LegalBasisKinds}
 	for _, o := range opts {
 		o(&cfg)
 	}

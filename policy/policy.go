@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	cedar "github.com/cedar-policy/cedar-go"
@@ -87,7 +88,7 @@ type Engine struct {
 	hash  string
 	rules []rule
 	byID  map[string]int
-	kinds []string // legal-basis kinds the rules name, in order of appearance
+	refs  References
 }
 
 // rule is a compiled policy with what Decide needs to skip it cheaply.
@@ -167,7 +168,6 @@ func parse(text []byte) (*Engine, error) {
 		byID:  make(map[string]int, len(list)),
 	}
 	var problems []string
-	seenKind := map[string]bool{}
 	for _, p := range list {
 		pos := p.Position()
 		r := rule{policy: p, forbid: p.Effect() == cedar.Forbid}
@@ -202,12 +202,7 @@ func parse(text []byte) (*Engine, error) {
 		r.principal = principalScope(a.Principal)
 		r.resource = resourceScope(a.Resource)
 		r.reviewed = dependsOnReviewed(a)
-		for _, k := range legalBasisKinds(a) {
-			if !seenKind[k] {
-				seenKind[k] = true
-				e.kinds = append(e.kinds, k)
-			}
-		}
+		e.refs.add(a)
 		e.byID[id] = len(e.rules)
 		e.rules = append(e.rules, r)
 	}
@@ -221,12 +216,12 @@ func invalid(problems []string) *custodian.Error {
 	if len(problems) == 1 {
 		return custodian.Errorf(custodian.EInvalid, "policy: %s", problems[0])
 	}
-	more := ""
-	if len(problems) > maxProblems {
-		more = fmt.Sprintf("; and %d more", len(problems)-maxProblems)
+	n, more := len(problems), ""
+	if n > maxProblems {
+		more = fmt.Sprintf("; and %d more", n-maxProblems)
 		problems = problems[:maxProblems]
 	}
-	return custodian.Errorf(custodian.EInvalid, "policy has %d problems: %s%s", len(problems), strings.Join(problems, "; "), more)
+	return custodian.Errorf(custodian.EInvalid, "policy has %d problems: %s%s", n, strings.Join(problems, "; "), more)
 }
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$`)
@@ -333,7 +328,7 @@ func (e *Engine) Rule(id string) (Rule, bool) {
 
 // LegalBasisKinds lists the legal-basis kinds the rules compare
 // context.legal_basis.kind with, in order of appearance.
-func (e *Engine) LegalBasisKinds() []string { return append([]string(nil), e.kinds...) }
+func (e *Engine) LegalBasisKinds() []string { return slices.Clone(e.refs.LegalBasisKinds) }
 
 func cloneMap(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m))
@@ -431,14 +426,14 @@ func dependsOnReviewed(p *xast.Policy) bool {
 	return dep
 }
 
-// legalBasisKinds finds string literals compared with
-// context.legal_basis.kind (==, != or [..].contains).
-func legalBasisKinds(p *xast.Policy) []string {
-	var kinds []string
+// comparedLiterals finds string literals compared with the expression
+// that is matches (==, != or [..].contains).
+func comparedLiterals(p *xast.Policy, is func(xast.IsNode) bool) []string {
+	var out []string
 	add := func(n xast.IsNode) {
 		if v, ok := n.(xast.NodeValue); ok {
 			if s, ok := v.Value.(types.String); ok {
-				kinds = append(kinds, string(s))
+				out = append(out, string(s))
 			}
 		}
 	}
@@ -456,33 +451,33 @@ func legalBasisKinds(p *xast.Policy) []string {
 			}
 		}
 	}
+	pair := func(l, r xast.IsNode) {
+		if is(l) {
+			add(r)
+		}
+		if is(r) {
+			add(l)
+		}
+	}
 	for _, c := range p.Conditions {
 		xast.Inspect(xast.NewNode(c.Body), func(n xast.IsNode) bool {
 			switch x := n.(type) {
 			case xast.NodeTypeEquals:
-				pairKind(x.Left, x.Right, add)
+				pair(x.Left, x.Right)
 			case xast.NodeTypeNotEquals:
-				pairKind(x.Left, x.Right, add)
+				pair(x.Left, x.Right)
 			case xast.NodeTypeContains:
-				if isKindAccess(x.Right) {
+				if is(x.Right) {
 					addSet(x.Left)
 				}
 			}
 			return true
 		})
 	}
-	return kinds
+	return out
 }
 
-func pairKind(l, r xast.IsNode, add func(xast.IsNode)) {
-	if isKindAccess(l) {
-		add(r)
-	}
-	if isKindAccess(r) {
-		add(l)
-	}
-}
-
+// isKindAccess matches context.legal_basis.kind.
 func isKindAccess(n xast.IsNode) bool {
 	a, ok := n.(xast.NodeTypeAccess)
 	if !ok || a.Value != attrKind {
@@ -490,4 +485,99 @@ func isKindAccess(n xast.IsNode) bool {
 	}
 	b, ok := a.Arg.(xast.NodeTypeAccess)
 	return ok && b.Value == attrLegalBasis && isContext(b.Arg)
+}
+
+// isPurposeAccess matches context.purpose.
+func isPurposeAccess(n xast.IsNode) bool {
+	a, ok := n.(xast.NodeTypeAccess)
+	return ok && a.Value == attrPurpose && isContext(a.Arg)
+}
+
+// entityRefs lists the entities a policy names, in its scope or its
+// conditions.
+func entityRefs(p *xast.Policy) []types.EntityUID {
+	var out []types.EntityUID
+	scope := func(n any) {
+		switch sc := n.(type) {
+		case xast.ScopeTypeEq:
+			out = append(out, sc.Entity)
+		case xast.ScopeTypeIn:
+			out = append(out, sc.Entity)
+		case xast.ScopeTypeIsIn:
+			out = append(out, sc.Entity)
+		}
+	}
+	scope(p.Principal)
+	scope(p.Resource)
+	var value func(v types.Value)
+	value = func(v types.Value) {
+		switch x := v.(type) {
+		case types.EntityUID:
+			out = append(out, x)
+		case types.Set:
+			for el := range x.All() {
+				value(el)
+			}
+		}
+	}
+	for _, c := range p.Conditions {
+		xast.Inspect(xast.NewNode(c.Body), func(n xast.IsNode) bool {
+			if v, ok := n.(xast.NodeValue); ok {
+				value(v.Value)
+			}
+			return true
+		})
+	}
+	return out
+}
+
+// References are the names a policy uses, each once, in order of
+// appearance: for `policy check` to compare with the agency directory,
+// the registry schema and the purpose catalog. A misspelt group or purpose
+// is valid Cedar that never matches.
+type References struct {
+	Groups          []string `json:"groups,omitempty"`
+	Agencies        []string `json:"agencies,omitempty"`
+	Fields          []string `json:"fields,omitempty"`
+	Classes         []string `json:"classes,omitempty"`
+	Purposes        []string `json:"purposes,omitempty"`
+	LegalBasisKinds []string `json:"legal_basis_kinds,omitempty"`
+}
+
+// References lists the groups, agencies, fields, classes, purposes and
+// legal-basis kinds the rules name.
+func (e *Engine) References() References {
+	r := e.refs
+	return References{
+		Groups: slices.Clone(r.Groups), Agencies: slices.Clone(r.Agencies),
+		Fields: slices.Clone(r.Fields), Classes: slices.Clone(r.Classes),
+		Purposes: slices.Clone(r.Purposes), LegalBasisKinds: slices.Clone(r.LegalBasisKinds),
+	}
+}
+
+func addUnique(list []string, items ...string) []string {
+	for _, it := range items {
+		if !slices.Contains(list, it) {
+			list = append(list, it)
+		}
+	}
+	return list
+}
+
+func (r *References) add(p *xast.Policy) {
+	for _, uid := range entityRefs(p) {
+		id := string(uid.ID)
+		switch uid.Type {
+		case typeGroup:
+			r.Groups = addUnique(r.Groups, id)
+		case typeAgency:
+			r.Agencies = addUnique(r.Agencies, id)
+		case typeField:
+			r.Fields = addUnique(r.Fields, id)
+		case typeFieldClass:
+			r.Classes = addUnique(r.Classes, id)
+		}
+	}
+	r.Purposes = addUnique(r.Purposes, comparedLiterals(p, isPurposeAccess)...)
+	r.LegalBasisKinds = addUnique(r.LegalBasisKinds, comparedLiterals(p, isKindAccess)...)
 }

@@ -67,7 +67,7 @@ func mustParse(t testing.TB, text string) *policy.Engine {
 
 func demoText(t testing.TB) []byte {
 	t.Helper()
-	b, err := os.ReadFile("testdata/demo.cedar")
+	b, err := os.ReadFile("../cmd/custodian/demo.cedar") // the demo deployment's policy
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,6 +287,26 @@ func TestParseDemo(t *testing.T) {
 	}
 	if got := e.LegalBasisKinds(); !slices.Equal(got, []string{"court_order", "subpoena"}) {
 		t.Errorf("LegalBasisKinds = %v", got)
+	}
+	refs := e.References()
+	for _, c := range []struct {
+		name      string
+		got, want []string
+	}{
+		{"groups", refs.Groups, []string{"in-state-police", "courts", "insurers"}},
+		{"classes", refs.Classes, []string{"identity", "contact", "photo"}},
+		{"purposes", refs.Purposes, []string{"dppa-1", "dppa-4", "dppa-6"}},
+		{"agencies", refs.Agencies, nil},
+	} {
+		if !slices.Equal(c.got, c.want) {
+			t.Errorf("References %s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	other := mustParse(t, `@id("x") permit (principal == Agency::"A1", action, resource == Field::"dob")
+when { ["p1", "p2"].contains(context.purpose) && principal in [Group::"g1", Group::"g2"] };`).References()
+	if !slices.Equal(other.Agencies, []string{"A1"}) || !slices.Equal(other.Fields, []string{"dob"}) ||
+		!slices.Equal(other.Purposes, []string{"p1", "p2"}) || !slices.Equal(other.Groups, []string{"g1", "g2"}) {
+		t.Errorf("References = %+v", other)
 	}
 }
 

@@ -34,18 +34,11 @@ func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() 
 				pos++
 			}
 		}
-		upsert, err := tx.Prepare(`INSERT INTO records(record_id, data, updated_at) VALUES (?, ?, ?)
-			ON CONFLICT(record_id) DO UPDATE SET data = json_patch(records.data, excluded.data), updated_at = excluded.updated_at
-			RETURNING data`)
+		insert, err := tx.Prepare(`INSERT INTO records(record_id, data, keys, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(record_id) DO NOTHING`)
 		if err != nil {
 			return err
 		}
-		defer upsert.Close()
-		delKeys, err := tx.Prepare(`DELETE FROM record_keys WHERE record_id = ?`)
-		if err != nil {
-			return err
-		}
-		defer delKeys.Close()
+		defer insert.Close()
 		addKey, err := tx.Prepare(`INSERT OR IGNORE INTO record_keys(key, record_id) VALUES (?, ?)`)
 		if err != nil {
 			return err
@@ -64,21 +57,18 @@ func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() 
 			if err != nil {
 				return err
 			}
-			var merged string
-			if err := upsert.QueryRow(rec.ID, data, now).Scan(&merged); err != nil {
+			ks := keys(rec)
+			res, err := insert.Exec(rec.ID, data, strings.Join(ks, " "), now)
+			if err != nil {
 				return err
 			}
-			if len(merged) != len(data) || merged != string(data) {
-				// An update: the keys follow the merged record.
-				rec.Values = map[string]string{}
-				if err := json.Unmarshal([]byte(merged), &rec.Values); err != nil {
-					return err
-				}
-				if _, err := delKeys.Exec(rec.ID); err != nil {
+			if added, _ := res.RowsAffected(); added == 0 {
+				// Re-import of a known record: update it in place.
+				if ks, err = updateRecord(tx, rec, keys, now); err != nil {
 					return err
 				}
 			}
-			for _, k := range keys(rec) {
+			for _, k := range ks {
 				if _, err := addKey.Exec(k, rec.ID); err != nil {
 					return err
 				}
@@ -95,6 +85,36 @@ func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() 
 		return 0, 0, fmt.Errorf("import registry: %w", err)
 	}
 	return n, idx, nil
+}
+
+// updateRecord merges rec's values into the stored record, drops its old
+// blocking keys and returns the merged record's keys (for the caller to add).
+func updateRecord(tx *sql.Tx, rec custodian.Record, keys func(custodian.Record) []string, now string) ([]string, error) {
+	var data []byte
+	var oldKeys string
+	if err := tx.QueryRow(`SELECT data, keys FROM records WHERE record_id = ?`, rec.ID).Scan(&data, &oldKeys); err != nil {
+		return nil, err
+	}
+	merged := map[string]string{}
+	if err := json.Unmarshal(data, &merged); err != nil {
+		return nil, err
+	}
+	for k, v := range rec.Values {
+		merged[k] = v
+	}
+	rec.Values = merged
+	ks := keys(rec)
+	if data, err := json.Marshal(merged); err != nil {
+		return nil, err
+	} else if _, err := tx.Exec(`UPDATE records SET data = ?, keys = ?, updated_at = ? WHERE record_id = ?`, data, strings.Join(ks, " "), now, rec.ID); err != nil {
+		return nil, err
+	}
+	for _, k := range strings.Fields(oldKeys) {
+		if _, err := tx.Exec(`DELETE FROM record_keys WHERE key = ? AND record_id = ?`, k, rec.ID); err != nil {
+			return nil, err
+		}
+	}
+	return ks, nil
 }
 
 // RegistryFields returns the registry's columns in the order first imported.

@@ -58,7 +58,8 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 		q.Add("_pragma", "foreign_keys(1)")
 		return "file:" + path + "?" + q.Encode() + extra
 	}
-	wdb, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	// The writer gets a large page cache: imports touch B-trees keyed by hashes.
+	wdb, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=cache_size(-262144)"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}

@@ -96,13 +96,14 @@ type person struct {
 // Row kinds: an ordinary person, the first of a planted pair of some kind,
 // or the partner that completes a pair.
 const (
-	partnerRow = -1
-	ordinary   = iota - 1
+	ordinary = iota
 	twins
 	jrsr
 	namesakes
 	collisions
-	kinds
+	kinds // the number of kinds above
+
+	partnerRow = -1
 )
 
 type generator struct {

@@ -13,6 +13,7 @@ CREATE TABLE registry_fields (
 CREATE TABLE records (
 	record_id  TEXT PRIMARY KEY,
 	data       TEXT NOT NULL, -- JSON object field -> value
+	keys       TEXT NOT NULL, -- its blocking keys, space-separated (to replace them on update)
 	updated_at TEXT NOT NULL
 );
 
@@ -22,7 +23,6 @@ CREATE TABLE record_keys (
 	record_id TEXT NOT NULL,
 	PRIMARY KEY (key, record_id)
 ) WITHOUT ROWID;
-CREATE INDEX record_keys_record ON record_keys(record_id);
 
 CREATE TABLE agencies (
 	id           TEXT PRIMARY KEY,
