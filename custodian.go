@@ -76,6 +76,13 @@ type Agency struct {
 	CreatedAt    time.Time `json:"created_at"`
 }
 
+// AgencyKey is an agency's API key as stored: its id and SHA-256, never the key.
+type AgencyKey struct {
+	Agency Agency
+	KeyID  string
+	Hash   []byte
+}
+
 // Purpose is an entry of the purpose catalog.
 type Purpose struct {
 	ID    string `json:"id"`

@@ -119,7 +119,7 @@ func Verify(ctx context.Context, store Store, verifier note.Verifier, origin str
 			break
 		}
 		for _, row := range rows {
-			if err := checkRow(row, r.End()); err != nil {
+			if err := checkRow(row, r.End(), true); err != nil {
 				return rep, err
 			}
 			if err := r.Append(row.LeafHash, nc.visit); err != nil {

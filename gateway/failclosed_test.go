@@ -19,7 +19,7 @@ const permitAll = `@id("all") permit (principal, action == Action::"disclose", r
 
 // newService opens a real SQLite store with one record and one agency and
 // returns a raw connection to the same file for sabotage.
-func newService(t *testing.T, pol string) (*gateway.Service, custodian.Agency, *sql.DB) {
+func newService(t testing.TB, pol string) (*gateway.Service, custodian.Agency, *sql.DB) {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "c.db")
@@ -52,7 +52,7 @@ func newService(t *testing.T, pol string) (*gateway.Service, custodian.Agency, *
 
 var ann = custodian.LookupRequest{Purpose: "dppa-1", Subject: map[string]string{"first_name": "Ann", "last_name": "Lee", "dob": "1990-01-01"}, Fields: []string{"first_name", "street"}}
 
-func count(t *testing.T, db *sql.DB, table string) int {
+func count(t testing.TB, db *sql.DB, table string) int {
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
 		t.Fatal(err)

@@ -24,11 +24,12 @@ type Store interface {
 	ImportRecords(ctx context.Context, fields []string, next func() (custodian.Record, error), keys func(custodian.Record) []string, entry func(n int) any) (int, uint64, error)
 	RegistryFields(ctx context.Context) ([]string, error)
 	RecordCount(ctx context.Context) (int, error)
-	Candidates(ctx context.Context, keys []string) ([]custodian.Record, error)
+	// Candidates also returns the generation of the snapshot it read.
+	Candidates(ctx context.Context, keys []string) ([]custodian.Record, int64, error)
 
 	CreateAgency(ctx context.Context, a custodian.Agency, keyID string, keyHash []byte, entry any) (uint64, error)
 	RevokeAgency(ctx context.Context, id string, entry any) (uint64, error)
-	AgencyByKeyID(ctx context.Context, keyID string) (custodian.Agency, []byte, error)
+	AgencyKeys(ctx context.Context) ([]custodian.AgencyKey, error)
 	Agency(ctx context.Context, id string) (custodian.Agency, error)
 	Agencies(ctx context.Context) ([]custodian.Agency, error)
 	CreateStaff(ctx context.Context, name, role, keyID string, keyHash []byte, entry any) (uint64, error)
@@ -69,14 +70,17 @@ type Service struct {
 	state *rules // policy, blocks and registry fields as of a generation
 }
 
-// rules is the policy and the blocks in force, reloaded when the store's
-// generation changes.
+// rules is the policy, the blocks in force, the registry's columns and the
+// active agencies' keys, reloaded when the store's generation changes (any
+// process that changes them bumps it), so they hold from the next request.
 type rules struct {
 	gen     int64
 	engine  *policy.Engine // nil when no policy is installed: everything is denied
 	version string
 	blocks  []custodian.Block
-	fields  map[string]bool // the registry's columns
+	fields  map[string]bool                // the registry's columns
+	keys    map[string]custodian.AgencyKey // active agencies by key id
+	active  map[string]custodian.Agency    // active agencies by agency id
 }
 
 // New returns a Service. now and newID may be nil for the real clock and
@@ -116,6 +120,18 @@ func (s *Service) Class(field string) string {
 	return "unclassified"
 }
 
+// cached returns the state last loaded, loading it if there is none. The
+// lookup path checks it against the generation its candidates were read at.
+func (s *Service) cached(ctx context.Context) (*rules, error) {
+	s.mu.RLock()
+	r := s.state
+	s.mu.RUnlock()
+	if r != nil {
+		return r, nil
+	}
+	return s.current(ctx)
+}
+
 // current returns the policy and blocks in force, reloading them when the
 // store says they changed (a CLI in another process may have changed them).
 func (s *Service) current(ctx context.Context) (*rules, error) {
@@ -146,6 +162,16 @@ func (s *Service) current(ctx context.Context) (*rules, error) {
 	}
 	if nr.blocks, err = s.store.Blocks(ctx, true); err != nil {
 		return nil, err
+	}
+	keys, err := s.store.AgencyKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nr.keys = make(map[string]custodian.AgencyKey, len(keys))
+	nr.active = make(map[string]custodian.Agency, len(keys))
+	for _, k := range keys {
+		nr.keys[k.KeyID] = k
+		nr.active[k.Agency.ID] = k.Agency
 	}
 	fields, err := s.store.RegistryFields(ctx)
 	if err != nil {

@@ -49,23 +49,24 @@ func keyMatches(key string, hash []byte) bool {
 
 var errBadKey = custodian.Errorf(custodian.EUnauthorized, "a valid API key is required")
 
-// Authenticate returns the active agency holding key.
+// Authenticate returns the active agency holding key, as of the state last
+// loaded: every use of the agency re-checks it against the current
+// generation (Lookup at the snapshot of its candidates, GetLookup directly),
+// so a key revoked by another process fails from the next request on.
 func (s *Service) Authenticate(ctx context.Context, key string) (custodian.Agency, error) {
 	id := keyID(key)
 	if id == "" {
 		return custodian.Agency{}, errBadKey
 	}
-	a, hash, err := s.store.AgencyByKeyID(ctx, id)
-	if custodian.ErrorCode(err) == custodian.ENotFound {
-		return custodian.Agency{}, errBadKey
-	}
+	st, err := s.cached(ctx)
 	if err != nil {
 		return custodian.Agency{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if !keyMatches(key, hash) || a.Revoked {
+	k, ok := st.keys[id]
+	if !ok || !keyMatches(key, k.Hash) {
 		return custodian.Agency{}, errBadKey
 	}
-	return a, nil
+	return k.Agency, nil
 }
 
 // Staff is an authenticated member of the custodian's staff.

@@ -101,20 +101,37 @@ func clip(s string) string {
 // agency. The answer is returned only after its log entry is committed; on
 // any error nothing is released.
 func (s *Service) Lookup(ctx context.Context, a custodian.Agency, req custodian.LookupRequest) (custodian.Lookup, error) {
-	st, err := s.current(ctx)
+	st, err := s.cached(ctx)
 	if err != nil {
 		return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
 	}
-	if err := s.validate(req, st.fields); err != nil {
-		return custodian.Lookup{}, err
-	}
-	keys, err := s.std.QueryKeys(req.Subject)
-	if err != nil {
-		return custodian.Lookup{}, err
-	}
-	cands, err := s.store.Candidates(ctx, keys)
-	if err != nil {
-		return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
+	var cands []custodian.Record
+	for attempt := 0; ; attempt++ {
+		if err := s.validate(req, st.fields); err != nil {
+			return custodian.Lookup{}, err
+		}
+		keys, err := s.std.QueryKeys(req.Subject)
+		if err != nil {
+			return custodian.Lookup{}, err
+		}
+		var gen int64
+		if cands, gen, err = s.store.Candidates(ctx, keys); err != nil {
+			return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
+		}
+		if gen == st.gen {
+			break // the candidates, policy, blocks and agency all belong to one generation
+		}
+		if attempt == 2 {
+			return custodian.Lookup{}, custodian.Errorf(custodian.EUnavailable, "the registry or policy is changing; try again")
+		}
+		if st, err = s.current(ctx); err != nil {
+			return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
+		}
+		fresh, ok := st.active[a.ID]
+		if !ok {
+			return custodian.Lookup{}, errBadKey
+		}
+		a = fresh
 	}
 	m := s.std.Decide(req.Subject, cands)
 
@@ -234,7 +251,7 @@ func (s *Service) lookupEntry(l custodian.Lookup, m match.Result) map[string]any
 		"fields": l.Request.Fields, "subject_identifiers": subj,
 		"subject_digest": audit.ValueDigest(s.cfg.DigestSecret, l.ID, "subject", q.String()),
 		"outcome":        l.Outcome, "candidates": m.Candidates, "match_standard": s.std.Version(),
-		"record": l.RecordID, "policy_version": l.PolicyVersion, "decisions": l.Decisions,
+		"record": l.RecordID, "policy_version": l.PolicyVersion, "decisions": loggedDecisions(l.Decisions),
 		"released": released, "status": l.Status,
 	}
 	if l.Request.LegalBasis != nil {
@@ -243,9 +260,32 @@ func (s *Service) lookupEntry(l custodian.Lookup, m match.Result) map[string]any
 	return e
 }
 
+// loggedDecision is a decision as the log keeps it: the rule ids name the
+// reasons, which the logged policy version holds.
+type loggedDecision struct {
+	Field  string           `json:"field"`
+	Effect custodian.Effect `json:"effect"`
+	Rules  []string         `json:"rules,omitempty"`
+}
+
+func loggedDecisions(ds []custodian.FieldDecision) []loggedDecision {
+	out := make([]loggedDecision, len(ds))
+	for i, d := range ds {
+		out[i] = loggedDecision{d.Field, d.Effect, d.Rules}
+	}
+	return out
+}
+
 // GetLookup returns a lookup to the agency that made it; to anyone else it
 // does not exist.
 func (s *Service) GetLookup(ctx context.Context, a custodian.Agency, id string) (custodian.Lookup, error) {
+	st, err := s.current(ctx)
+	if err != nil {
+		return custodian.Lookup{}, err
+	}
+	if _, ok := st.active[a.ID]; !ok {
+		return custodian.Lookup{}, errBadKey
+	}
 	l, err := s.store.Lookup(ctx, id)
 	if err != nil {
 		return l, err

@@ -27,6 +27,9 @@ func (s *Store) CreateAgency(ctx context.Context, a custodian.Agency, keyID stri
 			}
 			return err
 		}
+		if err := bumpGeneration(tx); err != nil {
+			return err
+		}
 		idx, err = s.appendEntry(tx, "agency", entry)
 		return err
 	})
@@ -46,6 +49,9 @@ func (s *Store) RevokeAgency(ctx context.Context, id string, entry any) (uint64,
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("active agency")
+		}
+		if err := bumpGeneration(tx); err != nil {
+			return err
 		}
 		idx, err = s.appendEntry(tx, "agency", entry)
 		return err
@@ -70,17 +76,22 @@ func scanAgency(sc scanner, extra ...any) (custodian.Agency, error) {
 	return a, json.Unmarshal([]byte(groups), &a.Groups)
 }
 
-// AgencyByKeyID returns the agency holding the key id and its key hash.
-func (s *Store) AgencyByKeyID(ctx context.Context, keyID string) (custodian.Agency, []byte, error) {
-	var hash []byte
-	a, err := scanAgency(s.rdb.QueryRowContext(ctx, `SELECT `+agencyCols+`, key_hash FROM agencies WHERE key_id = ?`, keyID), &hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, nil, notFound("agency")
-	}
+// AgencyKeys returns every active agency with its key id and key hash.
+func (s *Store) AgencyKeys(ctx context.Context) ([]custodian.AgencyKey, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+agencyCols+`, key_id, key_hash FROM agencies WHERE revoked_at IS NULL`)
 	if err != nil {
-		return a, nil, fmt.Errorf("agency by key: %w", err)
+		return nil, fmt.Errorf("agency keys: %w", err)
 	}
-	return a, hash, nil
+	defer rows.Close()
+	var out []custodian.AgencyKey
+	for rows.Next() {
+		var k custodian.AgencyKey
+		if k.Agency, err = scanAgency(rows, &k.KeyID, &k.Hash); err != nil {
+			return nil, fmt.Errorf("agency keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
 }
 
 // Agency returns one agency.

@@ -20,11 +20,11 @@ func (s *Store) CreateLookup(ctx context.Context, l *custodian.Lookup, reviews [
 			return err
 		}
 		l.LogIndex = idx
-		if err := insertLookup(tx, l); err != nil {
+		if err := s.insertLookup(tx, l); err != nil {
 			return err
 		}
 		for _, r := range reviews {
-			if err := insertReview(tx, r); err != nil {
+			if err := s.insertReview(tx, r); err != nil {
 				return err
 			}
 		}
@@ -36,13 +36,15 @@ func (s *Store) CreateLookup(ctx context.Context, l *custodian.Lookup, reviews [
 	return nil
 }
 
-func insertLookup(tx *sql.Tx, l *custodian.Lookup) error {
+const qInsertLookup = `INSERT INTO lookups(id, agency_id, purpose, request, outcome, record_id, decisions, released, pending, withheld, status, policy_version, log_index, created_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func (s *Store) insertLookup(tx *sql.Tx, l *custodian.Lookup) error {
 	js, err := jsonStrings(l.Request, l.Decisions, l.Released, l.Pending, l.Withheld)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO lookups(id, agency_id, purpose, request, outcome, record_id, decisions, released, pending, withheld, status, policy_version, log_index, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = s.texec(tx, qInsertLookup,
 		l.ID, l.AgencyID, l.Request.Purpose, js[0], l.Outcome, l.RecordID, js[1], js[2], js[3], js[4], l.Status, l.PolicyVersion, l.LogIndex, ts(l.CreatedAt))
 	return err
 }
@@ -81,7 +83,7 @@ func scanLookup(sc scanner) (custodian.Lookup, error) {
 
 // Lookup returns one lookup by id.
 func (s *Store) Lookup(ctx context.Context, id string) (custodian.Lookup, error) {
-	l, err := scanLookup(s.rdb.QueryRowContext(ctx, `SELECT `+lookupCols+` FROM lookups WHERE id = ?`, id))
+	l, err := scanLookup(s.rrow(ctx, `SELECT `+lookupCols+` FROM lookups WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, notFound("lookup")
 	}

@@ -84,12 +84,14 @@ func (s *Store) PolicyHistory(ctx context.Context) ([]custodian.PolicyVersion, e
 // request even when another process changed them.
 func (s *Store) Generation(ctx context.Context) (int64, error) {
 	var g int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), 0)`).Scan(&g)
+	err := s.rrow(ctx, `SELECT `+qGenerationExpr).Scan(&g)
 	if err != nil {
 		return 0, fmt.Errorf("generation: %w", err)
 	}
 	return g, nil
 }
+
+const qGenerationExpr = `COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), 0)`
 
 func bumpGeneration(tx *sql.Tx) error {
 	_, err := tx.Exec(`INSERT INTO meta(key, value) VALUES ('generation', '1')

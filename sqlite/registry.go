@@ -19,7 +19,7 @@ import (
 func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() (custodian.Record, error), keys func(custodian.Record) []string, entry func(n int) any) (int, uint64, error) {
 	var n int
 	var idx uint64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeAlone(ctx, func(tx *sql.Tx) error {
 		n = 0
 		var pos int
 		if err := tx.QueryRow(`SELECT COALESCE(MAX(position) + 1, 0) FROM registry_fields`).Scan(&pos); err != nil {
@@ -142,32 +142,62 @@ func (s *Store) RecordCount(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// Candidates returns the records stored under any of the blocking keys.
-func (s *Store) Candidates(ctx context.Context, keys []string) ([]custodian.Record, error) {
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	q := `SELECT DISTINCT r.record_id, r.data FROM record_keys k JOIN records r ON r.record_id = k.record_id WHERE k.key IN (?` +
-		strings.Repeat(",?", len(keys)-1) + `)`
-	args := make([]any, len(keys))
-	for i, k := range keys {
-		args[i] = k
-	}
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("candidates: %w", err)
-	}
-	defer rows.Close()
+// Candidates returns the records stored under any of the blocking keys,
+// each once, and the generation (see Generation) of the snapshot the first
+// key was read in: one read serves both, on the hot path of every lookup.
+func (s *Store) Candidates(ctx context.Context, keys []string) ([]custodian.Record, int64, error) {
 	var out []custodian.Record
-	for rows.Next() {
-		rec, err := scanRecord(rows)
+	gen := int64(-1)
+	seen := map[string]bool{}
+	for _, k := range keys {
+		rows, err := s.rquery(ctx, qCandidates, k)
 		if err != nil {
-			return nil, fmt.Errorf("candidates: %w", err)
+			return nil, 0, fmt.Errorf("candidates: %w", err)
 		}
-		out = append(out, rec)
+		for rows.Next() {
+			var g int64
+			var id sql.NullString
+			var data []byte
+			if err := rows.Scan(&g, &id, &data); err != nil {
+				rows.Close()
+				return nil, 0, fmt.Errorf("candidates: %w", err)
+			}
+			if gen < 0 {
+				gen = g
+			}
+			if !id.Valid || seen[id.String] {
+				continue
+			}
+			seen[id.String] = true
+			rec := custodian.Record{ID: id.String, Values: map[string]string{}}
+			if err := json.Unmarshal(data, &rec.Values); err != nil {
+				rows.Close()
+				return nil, 0, fmt.Errorf("candidates: %w", err)
+			}
+			out = append(out, rec)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, 0, fmt.Errorf("candidates: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, 0, fmt.Errorf("candidates: %w", err)
+		}
 	}
-	return out, rows.Err()
+	if gen < 0 {
+		g, err := s.Generation(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		gen = g
+	}
+	return out, gen, nil
 }
+
+// qCandidates always returns at least one row, carrying the generation;
+// record columns are NULL when no record is stored under the key.
+const qCandidates = `SELECT g.gen, r.record_id, r.data
+	FROM (SELECT ` + qGenerationExpr + ` AS gen) g
+	LEFT JOIN (record_keys k JOIN records r ON r.record_id = k.record_id) ON k.key = ?`
 
 // Record returns one registry record.
 func (s *Store) Record(ctx context.Context, id string) (custodian.Record, error) {

@@ -10,12 +10,14 @@ import (
 	"github.com/custodian-project/custodian"
 )
 
-func insertReview(tx *sql.Tx, r custodian.ReviewItem) error {
+const qInsertReview = `INSERT INTO review_items(lookup_id, field, state, rules, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)`
+
+func (s *Store) insertReview(tx *sql.Tx, r custodian.ReviewItem) error {
 	rules, err := json.Marshal(r.Rules)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO review_items(lookup_id, field, state, rules, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err = s.texec(tx, qInsertReview,
 		r.LookupID, r.Field, r.State, string(rules), r.Reason, ts(r.CreatedAt))
 	return err
 }

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custodian-project/custodian"
@@ -32,16 +33,24 @@ const maxBatch = 128
 
 // Store is the SQLite store. It is safe for concurrent use.
 type Store struct {
-	rdb  *sql.DB // readers (WAL allows many)
-	wdb  *sql.DB // the single writer connection
-	ops  chan op
-	done chan struct{}
-	now  func() time.Time
+	rdb *sql.DB // readers (WAL allows many)
+	wdb *sql.DB // the single writer connection
+	// Prepared statements of the hot path, by query text: preparing costs
+	// more than running these small queries.
+	rstmts, wstmts sync.Map
+	ops            chan op
+	done           chan struct{}
+	now            func() time.Time
+	// next is the log index the writer's open transaction appends next, or
+	// -1 when it must be read (at the start of every transaction: another
+	// process may have appended). Only the writer goroutine touches it.
+	next int64
 }
 
 type op struct {
-	fn   func(*sql.Tx) error
-	errc chan error
+	fn    func(*sql.Tx) error
+	errc  chan error
+	alone bool
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -59,7 +68,9 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 		return "file:" + path + "?" + q.Encode() + extra
 	}
 	// The writer gets a large page cache: imports touch B-trees keyed by hashes.
-	wdb, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=cache_size(-262144)"))
+	// Checkpoints of the WAL into the database file run off the commit path
+	// (see checkpointer), so a commit never waits for one.
+	wdb, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=cache_size(-262144)&_pragma=wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -77,14 +88,43 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
 	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan op, 1024), done: make(chan struct{}), now: now}
+	for _, q := range writeStatements {
+		if _, err := prepared(wdb, &s.wstmts, q); err != nil {
+			rdb.Close()
+			wdb.Close()
+			return nil, fmt.Errorf("open sqlite: prepare: %w", err)
+		}
+	}
 	go s.writer()
+	go s.checkpointer()
 	return s, nil
+}
+
+// checkpointInterval is how often the WAL is copied back into the database.
+const checkpointInterval = time.Second
+
+// checkpointer copies the WAL into the database file in the background
+// (PASSIVE: it never blocks the writer or readers).
+func (s *Store) checkpointer() {
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		s.rdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+	}
 }
 
 // Close stops the writer and closes the database.
 func (s *Store) Close() error {
 	close(s.ops)
 	<-s.done
+	for _, c := range []*sync.Map{&s.rstmts, &s.wstmts} {
+		c.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
+	}
 	return errors.Join(s.rdb.Close(), s.wdb.Close())
 }
 
@@ -136,12 +176,22 @@ func applyMigration(ctx context.Context, db *sql.DB, version int, name string) e
 	return tx.Commit()
 }
 
-// write runs fn in a write transaction shared with other waiting writes. fn's
-// changes are committed durably before write returns nil; if fn fails, its
-// changes alone are rolled back; if the commit fails, every fn in the batch
-// gets the error.
+// write runs fn in a write transaction shared with other waiting writes
+// (group commit: one fsync for the batch). fn's changes are durable when
+// write returns nil. If any fn of a batch fails, the batch is rolled back
+// and each fn is run again in a transaction of its own, so one failure
+// never takes others with it; fn must therefore be safe to run twice.
 func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
-	o := op{fn: fn, errc: make(chan error, 1)}
+	return s.submit(ctx, op{fn: fn, errc: make(chan error, 1)})
+}
+
+// writeAlone runs fn in a transaction of its own, never batched or re-run
+// (for an import, whose fn consumes a stream).
+func (s *Store) writeAlone(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.submit(ctx, op{fn: fn, errc: make(chan error, 1), alone: true})
+}
+
+func (s *Store) submit(ctx context.Context, o op) error {
 	select {
 	case s.ops <- o:
 	case <-ctx.Done():
@@ -153,13 +203,32 @@ func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
 
 func (s *Store) writer() {
 	defer close(s.done)
-	for first := range s.ops {
+	var next *op // an op taken while filling a batch that must run alone
+	for {
+		var first op
+		if next != nil {
+			first, next = *next, nil
+		} else {
+			o, ok := <-s.ops
+			if !ok {
+				return
+			}
+			first = o
+		}
+		if first.alone {
+			first.errc <- s.runTx([]op{first})
+			continue
+		}
 		batch := []op{first}
 	fill:
 		for len(batch) < maxBatch {
 			select {
 			case o, ok := <-s.ops:
 				if !ok {
+					break fill
+				}
+				if o.alone {
+					next = &o
 					break fill
 				}
 				batch = append(batch, o)
@@ -171,56 +240,104 @@ func (s *Store) writer() {
 	}
 }
 
+// commit runs a batch in one transaction; if any op fails, each op is run
+// again alone so that only the failing ones fail.
 func (s *Store) commit(batch []op) {
-	errs := make([]error, len(batch))
-	fail := func(err error) {
+	err := s.runTx(batch)
+	if err == nil {
 		for _, o := range batch {
-			o.errc <- err
+			o.errc <- nil
 		}
+		return
 	}
+	if len(batch) == 1 {
+		batch[0].errc <- err
+		return
+	}
+	for _, o := range batch {
+		o.errc <- s.runTx([]op{o})
+	}
+}
+
+// runTx runs ops in one transaction and commits it, or rolls it back on
+// the first error.
+func (s *Store) runTx(ops []op) error {
+	s.next = -1
 	tx, err := s.wdb.Begin()
 	if err != nil {
-		fail(fmt.Errorf("begin: %w", err))
-		return
+		return fmt.Errorf("begin: %w", err)
 	}
-	single := len(batch) == 1
-	for i, o := range batch {
-		if !single {
-			if _, err := tx.Exec(`SAVEPOINT op`); err != nil {
-				tx.Rollback()
-				fail(fmt.Errorf("savepoint: %w", err))
-				return
-			}
-		}
-		errs[i] = o.fn(tx)
-		if single {
-			continue
-		}
-		if errs[i] != nil {
-			if _, err := tx.Exec(`ROLLBACK TO op`); err != nil {
-				tx.Rollback()
-				fail(fmt.Errorf("rollback to savepoint: %w", err))
-				return
-			}
-		}
-		if _, err := tx.Exec(`RELEASE op`); err != nil {
+	for _, o := range ops {
+		if err := o.fn(tx); err != nil {
 			tx.Rollback()
-			fail(fmt.Errorf("release savepoint: %w", err))
-			return
+			return err
 		}
-	}
-	if single && errs[0] != nil {
-		tx.Rollback()
-		batch[0].errc <- errs[0]
-		return
 	}
 	if err := tx.Commit(); err != nil {
-		fail(fmt.Errorf("commit: %w", err))
-		return
+		return fmt.Errorf("commit: %w", err)
 	}
-	for i, o := range batch {
-		o.errc <- errs[i]
+	return nil
+}
+
+// prepared returns the statement for q on db, preparing it once.
+func prepared(db *sql.DB, cache *sync.Map, q string) (*sql.Stmt, error) {
+	if st, ok := cache.Load(q); ok {
+		return st.(*sql.Stmt), nil
 	}
+	st, err := db.Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := cache.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// rquery runs a prepared read query.
+func (s *Store) rquery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := prepared(s.rdb, &s.rstmts, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// rrow runs a prepared single-row read query.
+func (s *Store) rrow(ctx context.Context, q string, args ...any) scanner {
+	st, err := prepared(s.rdb, &s.rstmts, q)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }
+
+// Hot statements of the writer, prepared at Open: the single writer
+// connection is busy inside a transaction, so they cannot be prepared later.
+var writeStatements = []string{
+	qNextIndex, qInsertEntry, qInsertLookup, qInsertReview,
+}
+
+// texec runs a statement inside the writer's transaction, prepared if it is
+// one of writeStatements.
+func (s *Store) texec(tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if st, ok := s.wstmts.Load(q); ok {
+		return tx.Stmt(st.(*sql.Stmt)).Exec(args...)
+	}
+	return tx.Exec(q, args...)
+}
+
+// trow runs a single-row query inside the writer's transaction.
+func (s *Store) trow(tx *sql.Tx, q string, args ...any) scanner {
+	if st, ok := s.wstmts.Load(q); ok {
+		return tx.Stmt(st.(*sql.Stmt)).QueryRow(args...)
+	}
+	return tx.QueryRow(q, args...)
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
@@ -242,13 +359,20 @@ func notFound(what string) error {
 	return custodian.Errorf(custodian.ENotFound, "%s not found", what)
 }
 
+const (
+	qNextIndex   = `SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries`
+	qInsertEntry = `INSERT INTO log_entries(idx, body, leaf_hash) VALUES (?, ?, ?)`
+)
+
 // appendEntry appends one log entry inside tx, filling in its index and
 // time, and returns the index.
 func (s *Store) appendEntry(tx *sql.Tx, kind string, data any) (uint64, error) {
-	var next uint64
-	if err := tx.QueryRow(`SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries`).Scan(&next); err != nil {
-		return 0, fmt.Errorf("append log entry: %w", err)
+	if s.next < 0 {
+		if err := s.trow(tx, qNextIndex).Scan(&s.next); err != nil {
+			return 0, fmt.Errorf("append log entry: %w", err)
+		}
 	}
+	next := uint64(s.next)
 	raw, err := marshal(data)
 	if err != nil {
 		return 0, fmt.Errorf("append log entry: %w", err)
@@ -257,8 +381,9 @@ func (s *Store) appendEntry(tx *sql.Tx, kind string, data any) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("append log entry: %w", err)
 	}
-	if _, err := tx.Exec(`INSERT INTO log_entries(idx, body, leaf_hash) VALUES (?, ?, ?)`, next, body, audit.LeafHash(body)); err != nil {
+	if _, err := s.texec(tx, qInsertEntry, next, body, audit.LeafHash(body)); err != nil {
 		return 0, fmt.Errorf("append log entry: %w", err)
 	}
+	s.next++
 	return next, nil
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +39,8 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 	dur := fl.Duration("duration", 5*time.Second, "how long each measurement runs")
 	maxReq := fl.Int("max-requests", 2_000_000, "upper bound of requests per measurement")
 	people := fl.Int("people", 100_000, "people in the synthetic registry")
+	rateFlag := fl.Float64("rate", 0, "offered rate of the open-loop measurement (default: half the last governed rate)")
+	cpuprofile := fl.String("cpuprofile", "", "write a CPU profile of the governed measurements to this file")
 	if err := parse(fl, args); err != nil {
 		return err
 	}
@@ -97,15 +100,28 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 	var peak64 float64
 	for _, c := range clients {
 		b := load(ctx, hc, bare+"/v1/lookups", key, bodies, c, *dur, *maxReq, 0)
+		if *cpuprofile != "" {
+			f, err := os.Create(*cpuprofile)
+			if err != nil {
+				return err
+			}
+			pprof.StartCPUProfile(f)
+		}
 		g := load(ctx, hc, governed+"/v1/lookups", key, bodies, c, *dur, *maxReq, 0)
+		if *cpuprofile != "" {
+			pprof.StopCPUProfile()
+		}
 		fmt.Fprintf(io.out, "%-8d %-9s %10.0f %9.2f %9.2f %9d\n", c, "bare", b.rate, ms(b.p50), ms(b.p99), b.errors)
 		fmt.Fprintf(io.out, "%-8d %-9s %10.0f %9.2f %9.2f %9d %7.2f\n", c, "governed", g.rate, ms(g.p50), ms(g.p99), g.errors, g.rate/b.rate)
 		peak64 = g.rate
 	}
 	half := peak64 / 2
+	if *rateFlag > 0 {
+		half = *rateFlag
+	}
 	if half >= 1 {
 		o := load(ctx, hc, governed+"/v1/lookups", key, bodies, clients[len(clients)-1], *dur, *maxReq, half)
-		fmt.Fprintf(io.out, "\nopen loop at half the last governed rate (%.0f req/s offered): %.0f req/s done, p50 %.2f ms, p99 %.2f ms, %d errors\n",
+		fmt.Fprintf(io.out, "\nopen loop (%.0f req/s offered): %.0f req/s done, p50 %.2f ms, p99 %.2f ms, %d errors\n",
 			half, o.rate, ms(o.p50), ms(o.p99), o.errors)
 	}
 	stop()
