@@ -91,14 +91,15 @@ func (rr *RegistryReader) Next() (custodian.Record, error) {
 	if errors.Is(err, io.EOF) {
 		return custodian.Record{}, io.EOF
 	}
-	line, _ := rr.r.FieldPos(0)
 	if err != nil {
+		line := 0
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			line = pe.StartLine
 		}
 		return custodian.Record{}, custodian.Errorf(custodian.EInvalid, "line %d: %s", line, csvProblem(err))
 	}
+	line, _ := rr.r.FieldPos(0)
 	rec := custodian.Record{Values: make(map[string]string, len(row))}
 	for i, v := range row {
 		if len(v) > MaxCellLen {
