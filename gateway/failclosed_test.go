@@ -143,6 +143,13 @@ func TestConcurrentLookupsGetDistinctLogIndexes(t *testing.T) {
 func TestReimportUpdatesInPlace(t *testing.T) {
 	svc, a, raw := newService(t, permitAll)
 	ctx := context.Background()
+	// Lookups read the in-memory index; a re-import must not leave them stale.
+	if err := svc.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := svc.Lookup(ctx, a, ann); err != nil || l.Released["street"] != "1 Main St" {
+		t.Fatalf("before re-import: %v %v", l.Released, err)
+	}
 	if _, err := svc.Import(ctx, strings.NewReader("record_id,last_name,street\nR1,Lee-Park,2 Side St\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -161,5 +168,11 @@ func TestReimportUpdatesInPlace(t *testing.T) {
 	}
 	if n := count(t, raw, "record_keys"); n != 1 {
 		t.Errorf("%d blocking keys for one record", n)
+	}
+	// Once the index has caught up, it gives the same answer.
+	for i := 0; i < 100 && svc.Warm(ctx) != nil; i++ {
+	}
+	if l, err := svc.Lookup(ctx, a, req); err != nil || l.Released["street"] != "2 Side St" {
+		t.Fatalf("from the rebuilt index: %v %v", l.Released, err)
 	}
 }

@@ -114,12 +114,17 @@ func (s *Service) Lookup(ctx context.Context, a custodian.Agency, req custodian.
 		if err != nil {
 			return custodian.Lookup{}, err
 		}
-		var gen int64
-		if cands, gen, err = s.store.Candidates(ctx, keys); err != nil {
+		gen, regGen, err := s.store.Generations(ctx)
+		if err != nil {
 			return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
 		}
 		if gen == st.gen {
-			break // the candidates, policy, blocks and agency all belong to one generation
+			// Policy, blocks and agency are current: match against the
+			// registry as it is now.
+			if cands, err = s.candidates(ctx, keys, regGen); err != nil {
+				return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
+			}
+			break
 		}
 		if attempt == 2 {
 			return custodian.Lookup{}, custodian.Errorf(custodian.EUnavailable, "the registry or policy is changing; try again")

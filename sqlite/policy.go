@@ -79,22 +79,27 @@ func (s *Store) PolicyHistory(ctx context.Context) ([]custodian.PolicyVersion, e
 	return out, rows.Err()
 }
 
-// Generation returns a number that changes whenever the policy, the blocks
-// or the registry's columns change, so a server reloads them on the next
-// request even when another process changed them.
-func (s *Store) Generation(ctx context.Context) (int64, error) {
-	var g int64
-	err := s.rrow(ctx, `SELECT `+qGenerationExpr).Scan(&g)
+// Generations returns two numbers: rules changes whenever the policy, the
+// blocks, the agencies or the registry's columns change; registry whenever
+// the registry's records do. A server compares them on every request so that
+// a change made by another process holds from the next request on.
+func (s *Store) Generations(ctx context.Context) (rules, registry int64, err error) {
+	err = s.rrow(ctx, `SELECT `+qGenerationExpr+`, `+qRegistryGenerationExpr).Scan(&rules, &registry)
 	if err != nil {
-		return 0, fmt.Errorf("generation: %w", err)
+		return 0, 0, fmt.Errorf("generation: %w", err)
 	}
-	return g, nil
+	return rules, registry, nil
 }
 
-const qGenerationExpr = `COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), 0)`
+const (
+	qGenerationExpr         = `COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), 0)`
+	qRegistryGenerationExpr = `COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'registry_generation'), 0)`
+)
 
-func bumpGeneration(tx *sql.Tx) error {
-	_, err := tx.Exec(`INSERT INTO meta(key, value) VALUES ('generation', '1')
-		ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)`)
+func bumpGeneration(tx *sql.Tx) error { return bump(tx, "generation") }
+
+func bump(tx *sql.Tx, key string) error {
+	_, err := tx.Exec(`INSERT INTO meta(key, value) VALUES (?, '1')
+		ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)`, key)
 	return err
 }

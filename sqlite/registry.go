@@ -75,7 +75,10 @@ func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() 
 			}
 			n++
 		}
-		if err := bumpGeneration(tx); err != nil {
+		if err := bumpGeneration(tx); err != nil { // the columns may have changed
+			return err
+		}
+		if err := bump(tx, "registry_generation"); err != nil {
 			return err
 		}
 		idx, err = s.appendEntry(tx, "import", entry(n))
@@ -143,61 +146,69 @@ func (s *Store) RecordCount(ctx context.Context) (int, error) {
 }
 
 // Candidates returns the records stored under any of the blocking keys,
-// each once, and the generation (see Generation) of the snapshot the first
-// key was read in: one read serves both, on the hot path of every lookup.
-func (s *Store) Candidates(ctx context.Context, keys []string) ([]custodian.Record, int64, error) {
+// each once.
+func (s *Store) Candidates(ctx context.Context, keys []string) ([]custodian.Record, error) {
 	var out []custodian.Record
-	gen := int64(-1)
 	seen := map[string]bool{}
 	for _, k := range keys {
-		rows, err := s.rquery(ctx, qCandidates, k)
+		rows, err := s.rquery(ctx, `SELECT r.record_id, r.data FROM record_keys k JOIN records r ON r.record_id = k.record_id WHERE k.key = ?`, k)
 		if err != nil {
-			return nil, 0, fmt.Errorf("candidates: %w", err)
+			return nil, fmt.Errorf("candidates: %w", err)
 		}
 		for rows.Next() {
-			var g int64
-			var id sql.NullString
-			var data []byte
-			if err := rows.Scan(&g, &id, &data); err != nil {
+			rec, err := scanRecord(rows)
+			if err != nil {
 				rows.Close()
-				return nil, 0, fmt.Errorf("candidates: %w", err)
+				return nil, fmt.Errorf("candidates: %w", err)
 			}
-			if gen < 0 {
-				gen = g
+			if !seen[rec.ID] {
+				seen[rec.ID] = true
+				out = append(out, rec)
 			}
-			if !id.Valid || seen[id.String] {
-				continue
-			}
-			seen[id.String] = true
-			rec := custodian.Record{ID: id.String, Values: map[string]string{}}
-			if err := json.Unmarshal(data, &rec.Values); err != nil {
-				rows.Close()
-				return nil, 0, fmt.Errorf("candidates: %w", err)
-			}
-			out = append(out, rec)
 		}
 		if err := rows.Close(); err != nil {
-			return nil, 0, fmt.Errorf("candidates: %w", err)
+			return nil, fmt.Errorf("candidates: %w", err)
 		}
 		if err := rows.Err(); err != nil {
-			return nil, 0, fmt.Errorf("candidates: %w", err)
+			return nil, fmt.Errorf("candidates: %w", err)
 		}
 	}
-	if gen < 0 {
-		g, err := s.Generation(ctx)
-		if err != nil {
-			return nil, 0, err
-		}
-		gen = g
-	}
-	return out, gen, nil
+	return out, nil
 }
 
-// qCandidates always returns at least one row, carrying the generation;
-// record columns are NULL when no record is stored under the key.
-const qCandidates = `SELECT g.gen, r.record_id, r.data
-	FROM (SELECT ` + qGenerationExpr + ` AS gen) g
-	LEFT JOIN (record_keys k JOIN records r ON r.record_id = k.record_id) ON k.key = ?`
+// ScanRecords calls fn with every record's id, stored JSON and blocking
+// keys, all from one snapshot, and returns that snapshot's registry
+// generation (see Generations).
+func (s *Store) ScanRecords(ctx context.Context, fn func(id string, data []byte, keys []string) error) (int64, error) {
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, fmt.Errorf("scan records: %w", err)
+	}
+	defer tx.Rollback()
+	var gen int64
+	if err := tx.QueryRowContext(ctx, `SELECT `+qRegistryGenerationExpr).Scan(&gen); err != nil {
+		return 0, fmt.Errorf("scan records: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT record_id, data, keys FROM records`)
+	if err != nil {
+		return 0, fmt.Errorf("scan records: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, keys string
+		var data []byte
+		if err := rows.Scan(&id, &data, &keys); err != nil {
+			return 0, fmt.Errorf("scan records: %w", err)
+		}
+		if err := fn(id, data, strings.Fields(keys)); err != nil {
+			return 0, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("scan records: %w", err)
+	}
+	return gen, nil
+}
 
 // Record returns one registry record.
 func (s *Store) Record(ctx context.Context, id string) (custodian.Record, error) {

@@ -65,6 +65,7 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(FULL)")
 		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "journal_size_limit(67108864)") // the WAL shrinks back to 64 MiB after a checkpoint
 		return "file:" + path + "?" + q.Encode() + extra
 	}
 	// The writer gets a large page cache: imports touch B-trees keyed by hashes.

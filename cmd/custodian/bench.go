@@ -238,29 +238,8 @@ func load(ctx context.Context, hc *http.Client, url, key string, bodies [][]byte
 	defer cancel()
 	var sent, errs atomic.Int64
 	lat := make([][]time.Duration, c)
-	var tick <-chan time.Time
-	if rate > 0 {
-		t := time.NewTicker(time.Duration(float64(time.Second) / rate))
-		defer t.Stop()
-		slots := make(chan time.Time, c)
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case at := <-t.C:
-					// Latency counts from the offered time, so a backlog shows in p99.
-					select {
-					case slots <- at:
-					case <-ctx.Done():
-						return
-					}
-				}
-			}
-		}()
-		tick = slots
-	}
 	start := time.Now()
+	var seq atomic.Int64 // open loop: request k is due at start + k/rate
 	var wg sync.WaitGroup
 	for i := 0; i < c; i++ {
 		wg.Add(1)
@@ -269,11 +248,15 @@ func load(ctx context.Context, hc *http.Client, url, key string, bodies [][]byte
 			rng := rand.New(rand.NewPCG(uint64(i), 99))
 			for ctx.Err() == nil && sent.Add(1) <= int64(maxReq) {
 				t0 := time.Now()
-				if tick != nil {
-					select {
-					case t0 = <-tick:
-					case <-ctx.Done():
-						return
+				if rate > 0 {
+					// Latency counts from the due time, so a backlog shows in p99.
+					t0 = start.Add(time.Duration(float64(seq.Add(1)-1) / rate * float64(time.Second)))
+					if wait := time.Until(t0); wait > 0 {
+						select {
+						case <-time.After(wait):
+						case <-ctx.Done():
+							return
+						}
 					}
 				}
 				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(bodies[rng.IntN(len(bodies))]))
