@@ -14,17 +14,36 @@ import (
 // in one transaction, and sets l.LogIndex. Nothing may be released to the
 // agency unless this returns nil.
 func (s *Store) CreateLookup(ctx context.Context, l *custodian.Lookup, reviews []custodian.ReviewItem, entry any) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		idx, err := s.appendEntry(tx, "lookup", entry)
+	// Serialise outside the writer: it is the one serial step of every lookup.
+	raw, err := json.Marshal(entry)
+	if err != nil {
+		return fmt.Errorf("create lookup: %w", err)
+	}
+	js, err := jsonStrings(l.Request, l.Decisions, l.Released, l.Pending, l.Withheld)
+	if err != nil {
+		return fmt.Errorf("create lookup: %w", err)
+	}
+	rules := make([]string, len(reviews))
+	for i, r := range reviews {
+		b, err := json.Marshal(r.Rules)
+		if err != nil {
+			return fmt.Errorf("create lookup: %w", err)
+		}
+		rules[i] = string(b)
+	}
+	created := ts(l.CreatedAt)
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		idx, err := s.appendEntry(tx, "lookup", json.RawMessage(raw))
 		if err != nil {
 			return err
 		}
 		l.LogIndex = idx
-		if err := s.insertLookup(tx, l); err != nil {
+		if _, err := s.texec(tx, qInsertLookup, l.ID, l.AgencyID, l.Request.Purpose, js[0], l.Outcome, l.RecordID,
+			js[1], js[2], js[3], js[4], l.Status, l.PolicyVersion, l.LogIndex, created); err != nil {
 			return err
 		}
-		for _, r := range reviews {
-			if err := s.insertReview(tx, r); err != nil {
+		for i, r := range reviews {
+			if _, err := s.texec(tx, qInsertReview, r.LookupID, r.Field, r.State, rules[i], r.Reason, ts(r.CreatedAt)); err != nil {
 				return err
 			}
 		}
@@ -38,16 +57,6 @@ func (s *Store) CreateLookup(ctx context.Context, l *custodian.Lookup, reviews [
 
 const qInsertLookup = `INSERT INTO lookups(id, agency_id, purpose, request, outcome, record_id, decisions, released, pending, withheld, status, policy_version, log_index, created_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
-func (s *Store) insertLookup(tx *sql.Tx, l *custodian.Lookup) error {
-	js, err := jsonStrings(l.Request, l.Decisions, l.Released, l.Pending, l.Withheld)
-	if err != nil {
-		return err
-	}
-	_, err = s.texec(tx, qInsertLookup,
-		l.ID, l.AgencyID, l.Request.Purpose, js[0], l.Outcome, l.RecordID, js[1], js[2], js[3], js[4], l.Status, l.PolicyVersion, l.LogIndex, ts(l.CreatedAt))
-	return err
-}
 
 func jsonStrings(vs ...any) ([]string, error) {
 	out := make([]string, len(vs))

@@ -12,16 +12,6 @@ import (
 
 const qInsertReview = `INSERT INTO review_items(lookup_id, field, state, rules, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)`
 
-func (s *Store) insertReview(tx *sql.Tx, r custodian.ReviewItem) error {
-	rules, err := json.Marshal(r.Rules)
-	if err != nil {
-		return err
-	}
-	_, err = s.texec(tx, qInsertReview,
-		r.LookupID, r.Field, r.State, string(rules), r.Reason, ts(r.CreatedAt))
-	return err
-}
-
 const reviewCols = `r.lookup_id, l.agency_id, l.purpose, r.field, r.rules, r.reason, r.state, r.reviewer, r.note, r.created_at, r.decided_at`
 
 func scanReview(sc scanner) (custodian.ReviewItem, error) {
