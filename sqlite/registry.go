@@ -44,6 +44,11 @@ func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() 
 			return err
 		}
 		defer addKey.Close()
+		up, err := prepareUpdates(tx)
+		if err != nil {
+			return err
+		}
+		defer up.close()
 		now := ts(s.now())
 		for {
 			rec, err := next()
@@ -64,7 +69,7 @@ func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() 
 			}
 			if added, _ := res.RowsAffected(); added == 0 {
 				// Re-import of a known record: update it in place.
-				if ks, err = updateRecord(tx, rec, keys, now); err != nil {
+				if ks, err = up.update(rec, keys, now); err != nil {
 					return err
 				}
 			}
@@ -90,30 +95,71 @@ func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() 
 	return n, idx, nil
 }
 
-// updateRecord merges rec's values into the stored record, drops its old
-// blocking keys and returns the merged record's keys (for the caller to add).
-func updateRecord(tx *sql.Tx, rec custodian.Record, keys func(custodian.Record) []string, now string) ([]string, error) {
+// updates holds the statements of the update path of an import.
+type updates struct {
+	get, set, delKey *sql.Stmt
+}
+
+func prepareUpdates(tx *sql.Tx) (*updates, error) {
+	var u updates
+	var err error
+	if u.get, err = tx.Prepare(`SELECT data, keys FROM records WHERE record_id = ?`); err != nil {
+		return nil, err
+	}
+	if u.set, err = tx.Prepare(`UPDATE records SET data = ?, keys = ?, updated_at = ? WHERE record_id = ?`); err != nil {
+		u.close()
+		return nil, err
+	}
+	if u.delKey, err = tx.Prepare(`DELETE FROM record_keys WHERE key = ? AND record_id = ?`); err != nil {
+		u.close()
+		return nil, err
+	}
+	return &u, nil
+}
+
+func (u *updates) close() {
+	for _, st := range []*sql.Stmt{u.get, u.set, u.delKey} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// update merges rec's values into the stored record and replaces its
+// blocking keys. It returns the keys the caller must add: none when they
+// did not change (an identical re-import writes nothing at all).
+func (u *updates) update(rec custodian.Record, keys func(custodian.Record) []string, now string) ([]string, error) {
 	var data []byte
 	var oldKeys string
-	if err := tx.QueryRow(`SELECT data, keys FROM records WHERE record_id = ?`, rec.ID).Scan(&data, &oldKeys); err != nil {
+	if err := u.get.QueryRow(rec.ID).Scan(&data, &oldKeys); err != nil {
 		return nil, err
 	}
 	merged := map[string]string{}
 	if err := json.Unmarshal(data, &merged); err != nil {
 		return nil, err
 	}
+	changed := false
 	for k, v := range rec.Values {
-		merged[k] = v
+		if old, ok := merged[k]; !ok || old != v {
+			merged[k], changed = v, true
+		}
+	}
+	if !changed {
+		return nil, nil
 	}
 	rec.Values = merged
 	ks := keys(rec)
+	joined := strings.Join(ks, " ")
 	if data, err := json.Marshal(merged); err != nil {
 		return nil, err
-	} else if _, err := tx.Exec(`UPDATE records SET data = ?, keys = ?, updated_at = ? WHERE record_id = ?`, data, strings.Join(ks, " "), now, rec.ID); err != nil {
+	} else if _, err := u.set.Exec(data, joined, now, rec.ID); err != nil {
 		return nil, err
 	}
+	if joined == oldKeys {
+		return nil, nil // same blocking keys: nothing to replace
+	}
 	for _, k := range strings.Fields(oldKeys) {
-		if _, err := tx.Exec(`DELETE FROM record_keys WHERE key = ? AND record_id = ?`, k, rec.ID); err != nil {
+		if _, err := u.delKey.Exec(k, rec.ID); err != nil {
 			return nil, err
 		}
 	}
