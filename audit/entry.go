@@ -41,22 +41,36 @@ type Entry struct {
 // so that it cannot drift with the JSON library: a leaf must hash the same way
 // for as long as the log exists.
 func Encode(e Entry) ([]byte, error) {
+	p, err := Prepare(e)
+	if err != nil {
+		return nil, err
+	}
+	return p.Body(e.Index)
+}
+
+// Prepared is an entry encoded up to its index, so that a store can assign
+// the index inside its write transaction at the cost of a copy: everything
+// that validates or compacts happens in Prepare, outside the transaction.
+type Prepared struct {
+	tail []byte // `,"time":…,"kind":…,"data":…}`
+}
+
+// Prepare validates e (all but its Index) and encodes it as Encode does.
+func Prepare(e Entry) (Prepared, error) {
 	if !validKind(e.Kind) {
-		return nil, custodian.FieldError("kind", "entry kind must be 1 to %d characters of a-z, 0-9, '_', '.', '-'", MaxKindLen)
+		return Prepared{}, custodian.FieldError("kind", "entry kind must be 1 to %d characters of a-z, 0-9, '_', '.', '-'", MaxKindLen)
 	}
 	if e.Time.IsZero() {
-		return nil, custodian.FieldError("time", "entry time is missing")
+		return Prepared{}, custodian.FieldError("time", "entry time is missing")
 	}
 	t := e.Time.UTC()
 	if y := t.Year(); y < 1 || y > 9999 {
-		return nil, custodian.FieldError("time", "entry time is out of range")
+		return Prepared{}, custodian.FieldError("time", "entry time is out of range")
 	}
 	if len(e.Data) == 0 || !utf8.Valid(e.Data) {
-		return nil, custodian.FieldError("data", "entry data must be valid UTF-8 JSON")
+		return Prepared{}, custodian.FieldError("data", "entry data must be valid UTF-8 JSON")
 	}
-	b := make([]byte, 0, 80+len(e.Kind)+len(e.Data))
-	b = append(b, `{"index":`...)
-	b = strconv.AppendUint(b, e.Index, 10)
+	b := make([]byte, 0, 64+len(e.Kind)+len(e.Data))
 	b = append(b, `,"time":"`...)
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","kind":"`...)
@@ -64,13 +78,22 @@ func Encode(e Entry) ([]byte, error) {
 	b = append(b, `","data":`...)
 	buf := bytes.NewBuffer(b)
 	if err := json.Compact(buf, e.Data); err != nil {
-		return nil, custodian.FieldError("data", "entry data must be valid JSON")
+		return Prepared{}, custodian.FieldError("data", "entry data must be valid JSON")
 	}
 	buf.WriteByte('}')
-	if buf.Len() > MaxEntrySize {
-		return nil, custodian.Errorf(custodian.ETooLarge, "encoded entry is %d bytes, over the %d-byte limit", buf.Len(), MaxEntrySize)
+	return Prepared{tail: buf.Bytes()}, nil
+}
+
+// Body returns the canonical bytes of the prepared entry at index i.
+func (p Prepared) Body(i uint64) ([]byte, error) {
+	b := make([]byte, 0, 32+len(p.tail))
+	b = append(b, `{"index":`...)
+	b = strconv.AppendUint(b, i, 10)
+	b = append(b, p.tail...)
+	if len(b) > MaxEntrySize {
+		return nil, custodian.Errorf(custodian.ETooLarge, "encoded entry is %d bytes, over the %d-byte limit", len(b), MaxEntrySize)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 func validKind(k string) bool {

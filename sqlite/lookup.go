@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/custodian-project/custodian"
+	"github.com/custodian-project/custodian/audit"
 )
 
 // CreateLookup stores a decided lookup, its held fields and its log entry
@@ -16,6 +17,10 @@ import (
 func (s *Store) CreateLookup(ctx context.Context, l *custodian.Lookup, reviews []custodian.ReviewItem, entry any) error {
 	// Serialise outside the writer: it is the one serial step of every lookup.
 	raw, err := json.Marshal(entry)
+	if err != nil {
+		return fmt.Errorf("create lookup: %w", err)
+	}
+	prepared, err := audit.Prepare(audit.Entry{Time: l.CreatedAt, Kind: "lookup", Data: raw})
 	if err != nil {
 		return fmt.Errorf("create lookup: %w", err)
 	}
@@ -33,7 +38,7 @@ func (s *Store) CreateLookup(ctx context.Context, l *custodian.Lookup, reviews [
 	}
 	created := ts(l.CreatedAt)
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		idx, err := s.appendEntry(tx, "lookup", json.RawMessage(raw))
+		idx, err := s.appendPrepared(tx, prepared)
 		if err != nil {
 			return err
 		}

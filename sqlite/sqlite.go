@@ -365,20 +365,30 @@ const (
 	qInsertEntry = `INSERT INTO log_entries(idx, body, leaf_hash) VALUES (?, ?, ?)`
 )
 
-// appendEntry appends one log entry inside tx, filling in its index and
-// time, and returns the index.
+// appendEntry appends one log entry inside tx, stamped with the store's
+// clock, and returns its index.
 func (s *Store) appendEntry(tx *sql.Tx, kind string, data any) (uint64, error) {
+	raw, err := marshal(data)
+	if err != nil {
+		return 0, fmt.Errorf("append log entry: %w", err)
+	}
+	p, err := audit.Prepare(audit.Entry{Time: s.now(), Kind: kind, Data: raw})
+	if err != nil {
+		return 0, fmt.Errorf("append log entry: %w", err)
+	}
+	return s.appendPrepared(tx, p)
+}
+
+// appendPrepared appends an entry encoded outside the transaction: inside,
+// only the index is assigned and the leaf hashed.
+func (s *Store) appendPrepared(tx *sql.Tx, p audit.Prepared) (uint64, error) {
 	if s.next < 0 {
 		if err := s.trow(tx, qNextIndex).Scan(&s.next); err != nil {
 			return 0, fmt.Errorf("append log entry: %w", err)
 		}
 	}
 	next := uint64(s.next)
-	raw, err := marshal(data)
-	if err != nil {
-		return 0, fmt.Errorf("append log entry: %w", err)
-	}
-	body, err := audit.Encode(audit.Entry{Index: next, Time: s.now(), Kind: kind, Data: raw})
+	body, err := p.Body(next)
 	if err != nil {
 		return 0, fmt.Errorf("append log entry: %w", err)
 	}
