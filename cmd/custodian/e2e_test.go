@@ -376,3 +376,71 @@ func TestImportIsAllOrNothing(t *testing.T) {
 	mustCLI(t, "import", "--data", dir, up)
 	mustCLI(t, "audit", "verify", "--data", dir)
 }
+
+func TestAdminAPIRefusals(t *testing.T) {
+	d := newDeployment(t)
+	base, _ := serveTest(t, d.dir)
+	r := call(t, "POST", base+"/v1/lookups", d.keys["police-1"], lookupBody("dppa-1", marisol, "street"))
+	id := r.body["id"].(string)
+	for _, tc := range []struct {
+		name, method, path, key, body string
+		status                        int
+		field                         string
+	}{
+		{"no key", "GET", "/v1/admin/reviews", "", "", 401, ""},
+		{"agency key", "GET", "/v1/admin/reviews", d.keys["police-1"], "", 401, ""},
+		{"bad state", "GET", "/v1/admin/reviews?state=maybe", d.staff, "", 400, "state"},
+		{"bad decision", "POST", "/v1/admin/reviews/" + id + "/street", d.staff, `{"decision":"perhaps","reason":"x"}`, 400, "decision"},
+		{"no reason", "POST", "/v1/admin/reviews/" + id + "/street", d.staff, `{"decision":"approve","reason":"  "}`, 400, "reason"},
+		{"malformed", "POST", "/v1/admin/reviews/" + id + "/street", d.staff, `{"decision":`, 400, ""},
+		{"unknown member", "POST", "/v1/admin/reviews/" + id + "/street", d.staff, `{"decision":"deny","reason":"x","as":"admin"}`, 400, "as"},
+		{"oversized", "POST", "/v1/admin/reviews/" + id + "/street", d.staff, `{"reason":"` + strings.Repeat("x", 20<<10) + `"}`, 413, ""},
+		{"not held", "POST", "/v1/admin/reviews/" + id + "/first_name", d.staff, `{"decision":"approve","reason":"x"}`, 404, ""},
+		{"no such lookup", "POST", "/v1/admin/reviews/lk_nope/street", d.staff, `{"decision":"approve","reason":"x"}`, 404, ""},
+		{"reviewer cannot block", "POST", "/v1/admin/blocks", d.staff, `{"kind":"group","target":"courts","order":"O-1"}`, 403, ""},
+		{"bad block kind", "POST", "/v1/admin/blocks", d.admin, `{"kind":"person","target":"x","order":"O-1"}`, 400, "kind"},
+		{"block without order", "POST", "/v1/admin/blocks", d.admin, `{"kind":"group","target":"courts","order":""}`, 400, "order"},
+		{"hostile block target", "POST", "/v1/admin/blocks", d.admin, `{"kind":"group","target":"<b>x</b>","order":"O-1"}`, 400, "target"},
+		{"lift unknown", "POST", "/v1/admin/blocks/blk_nope/lift", d.admin, `{"order":"O-2"}`, 404, ""},
+		{"unknown route", "GET", "/v1/nothing", "", "", 404, ""},
+		{"admin lookup unknown", "GET", "/v1/admin/lookups/lk_nope", d.staff, "", 404, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, tc.method, base+tc.path, tc.key, tc.body)
+			if r.status != tc.status || r.body["status"] != float64(tc.status) {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.raw)
+			}
+			if tc.field != "" && r.body["field"] != tc.field {
+				t.Errorf("field %v, want %s", r.body["field"], tc.field)
+			}
+			if strings.Contains(r.raw, "<b>") {
+				t.Errorf("echoes input: %s", r.raw)
+			}
+		})
+	}
+
+	// The admin blocks a group through the API, lists and lifts it; the
+	// reviewer sees the lookup with its request and decisions.
+	b := call(t, "POST", base+"/v1/admin/blocks", d.admin, `{"kind":"group","target":"courts","order":"Order 9"}`)
+	if b.status != 201 {
+		t.Fatalf("add block: %s", b.raw)
+	}
+	if l := call(t, "GET", base+"/v1/admin/blocks", d.staff, ""); !strings.Contains(l.raw, "Order 9") {
+		t.Errorf("list: %s", l.raw)
+	}
+	if l := call(t, "POST", base+"/v1/admin/blocks/"+b.body["id"].(string)+"/lift", d.admin, `{"order":"Order 10"}`); l.status != 200 {
+		t.Errorf("lift: %s", l.raw)
+	}
+	if l := call(t, "GET", base+"/v1/admin/blocks", d.staff, ""); strings.Contains(l.raw, "Order 9") {
+		t.Errorf("lifted block still listed as in force: %s", l.raw)
+	}
+	// A block that arrives while a field waits for review stops its approval.
+	call(t, "POST", base+"/v1/admin/blocks", d.admin, `{"kind":"field","target":"street","order":"Order 11"}`)
+	if ap := call(t, "POST", base+"/v1/admin/reviews/"+id+"/street", d.staff, `{"decision":"approve","reason":"ok"}`); ap.status != 409 || !strings.Contains(ap.raw, "Order 11") {
+		t.Errorf("approval under a block: %d %s", ap.status, ap.raw)
+	}
+	a := call(t, "GET", base+"/v1/admin/lookups/"+id, d.staff, "")
+	if a.status != 200 || a.body["request"] == nil || a.body["decisions"] == nil || a.body["record_id"] != "R0000001" {
+		t.Errorf("admin lookup: %s", a.raw)
+	}
+}
