@@ -71,7 +71,6 @@ func TestIntegrateInBatches(t *testing.T) {
 	s := newMemStore()
 	l := audit.New(s, k.signer, testOrigin, nil, audit.WithBatchSize(1000))
 	want := leafHashes(s, 70000)
-	var checkpoints [][]byte
 	for _, size := range []int{0, 1, 255, 256, 257, 70000} {
 		s.append(t, size-len(s.entries))
 		got, err := l.Integrate(ctx)
@@ -105,7 +104,6 @@ func TestIntegrateInBatches(t *testing.T) {
 		if rep.Size != uint64(size) || rep.CheckpointSize != uint64(size) || !bytes.Equal(rep.RootHash, cp.Hash) {
 			t.Fatalf("Verify report %+v", rep)
 		}
-		checkpoints = append(checkpoints, cpRaw)
 	}
 	if len(s.nodes[16]) != 1 || !bytes.Equal(s.nodes[16][0], mth(want[:65536])) {
 		t.Fatal("level-16 node 0 is wrong")

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"slices"
 	"strings"
 
@@ -171,9 +169,4 @@ func (s *Service) LiftBlock(ctx context.Context, id, order string) error {
 // Blocks lists blocks (only those in force when active).
 func (s *Service) Blocks(ctx context.Context, active bool) ([]custodian.Block, error) {
 	return s.store.Blocks(ctx, active)
-}
-
-func sha256Hex(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
 }
