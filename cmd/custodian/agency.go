@@ -28,10 +28,7 @@ func runAgency(ctx context.Context, args []string, env func(string) string, io s
 		id = fs.String("id", "", "the agency whose key to revoke")
 		reason = fs.String("reason", "", "why (logged)")
 	}
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	d, err := open(ctx, *data, io)
+	d, err := parseOpen(ctx, fs, args, data, io)
 	if err != nil {
 		return err
 	}
@@ -83,10 +80,7 @@ func runStaff(ctx context.Context, args []string, env func(string) string, io st
 	data := dataFlag(fs)
 	name := fs.String("name", "", "the staff member's name")
 	role := fs.String("role", "reviewer", "reviewer or admin")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	d, err := open(ctx, *data, io)
+	d, err := parseOpen(ctx, fs, args, data, io)
 	if err != nil {
 		return err
 	}

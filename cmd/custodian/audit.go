@@ -18,10 +18,7 @@ func runAudit(ctx context.Context, args []string, env func(string) string, io st
 	data := dataFlag(fs)
 	index := fs.String("index", "", "the entry to prove (proof)")
 	size := fs.Uint64("size", 0, "the tree size to prove against (proof; default the latest checkpoint)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	d, err := open(ctx, *data, io)
+	d, err := parseOpen(ctx, fs, args, data, io)
 	if err != nil {
 		return err
 	}

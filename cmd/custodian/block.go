@@ -23,10 +23,7 @@ func runBlock(ctx context.Context, args []string, env func(string) string, io st
 	case "lift":
 		id = fs.String("id", "", "the block to lift")
 	}
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	d, err := open(ctx, *data, io)
+	d, err := parseOpen(ctx, fs, args, data, io)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 
@@ -30,6 +31,14 @@ func dataFlag(fs interface {
 	String(string, string, string) *string
 }) *string {
 	return fs.String("data", ".", "the deployment folder")
+}
+
+// parseOpen parses a verb's flags, then opens the deployment named by --data.
+func parseOpen(ctx context.Context, fs *flag.FlagSet, args []string, data *string, io stdio) (*deployment.Deployment, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	return open(ctx, *data, io) // read after parsing: the flag's value
 }
 
 // open opens the deployment named by --data, logging to stderr as text.

@@ -24,10 +24,7 @@ func runReview(ctx context.Context, args []string, env func(string) string, io s
 	fs.Var(&fields, "field", "the held field to decide (repeat for several)")
 	reviewer := fs.String("reviewer", "", "your name, as recorded in the log")
 	reason := fs.String("reason", "", "why you approve or deny (recorded; shown to the agency on denial)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	d, err := open(ctx, *data, io)
+	d, err := parseOpen(ctx, fs, args, data, io)
 	if err != nil {
 		return err
 	}
