@@ -82,7 +82,7 @@ func (s *Store) Integrate(ctx context.Context, oldSize, newSize uint64, rng [][]
 		if cur != oldSize {
 			return custodian.Errorf(custodian.EConflict, "log integrated to %d meanwhile, not %d", cur, oldSize)
 		}
-		var flat []byte
+		flat := []byte{} // an empty tree has an empty range, not NULL
 		for _, h := range rng {
 			flat = append(flat, h...)
 		}

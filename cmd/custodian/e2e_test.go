@@ -359,6 +359,11 @@ forbid (principal, action == Action::"disclose", resource) when { !(context has 
 func TestImportIsAllOrNothing(t *testing.T) {
 	dir := t.TempDir()
 	mustCLI(t, "init", dir)
+	// An empty log has a signed checkpoint of size 0 and verifies.
+	if out := mustCLI(t, "audit", "checkpoint", "--data", dir); !strings.HasPrefix(out, "custodian.local/log\n0\n") {
+		t.Errorf("empty checkpoint: %q", out)
+	}
+	mustCLI(t, "audit", "verify", "--data", dir)
 	_, err := cli(t, "import", "--data", dir, "testdata/bad_line4.csv")
 	if err == nil || !strings.Contains(err.Error(), "line 4") {
 		t.Fatalf("import error = %v, want line 4", err)
