@@ -176,3 +176,20 @@ func TestReimportUpdatesInPlace(t *testing.T) {
 		t.Fatalf("from the rebuilt index: %v %v", l.Released, err)
 	}
 }
+
+// An agency revoked after it authenticated gets nothing from its next
+// lookup: the agency is re-checked at the generation the lookup decides in.
+func TestRevocationHoldsFromNextLookup(t *testing.T) {
+	svc, a, _ := newService(t, permitAll)
+	ctx := context.Background()
+	if _, err := svc.Lookup(ctx, a, ann); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RevokeAgency(ctx, a.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	l, err := svc.Lookup(ctx, a, ann)
+	if custodian.ErrorCode(err) != custodian.EUnauthorized || len(l.Released) != 0 {
+		t.Fatalf("revoked agency: %+v %v", l, err)
+	}
+}

@@ -132,12 +132,14 @@ func (s *Service) Lookup(ctx context.Context, a custodian.Agency, req custodian.
 		if st, err = s.current(ctx); err != nil {
 			return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
 		}
-		fresh, ok := st.active[a.ID]
-		if !ok {
-			return custodian.Lookup{}, errBadKey
-		}
-		a = fresh
 	}
+	// The agency was authenticated against the state some moments ago;
+	// decide with it as this generation has it (revoked: nothing).
+	fresh, ok := st.active[a.ID]
+	if !ok {
+		return custodian.Lookup{}, errBadKey
+	}
+	a = fresh
 	m := s.std.Decide(req.Subject, cands)
 
 	l := custodian.Lookup{
