@@ -255,9 +255,9 @@ func (s *Service) lookupEntry(l custodian.Lookup, m match.Result) map[string]any
 	}
 	e := map[string]any{
 		"lookup": l.ID, "agency": l.AgencyID, "purpose": l.Request.Purpose,
-		"fields": l.Request.Fields, "subject_identifiers": subj,
-		"subject_digest": audit.ValueDigest(s.cfg.DigestSecret, l.ID, "subject", q.String()),
-		"outcome":        l.Outcome, "candidates": m.Candidates, "match_standard": s.std.Version(),
+		"subject_identifiers": subj,
+		"subject_digest":      audit.ValueDigest(s.cfg.DigestSecret, l.ID, "subject", q.String()),
+		"outcome":             l.Outcome, "candidates": m.Candidates, "match_standard": s.std.Version(),
 		"record": l.RecordID, "policy_version": l.PolicyVersion, "decisions": loggedDecisions(l.Decisions),
 		"released": released, "status": l.Status,
 	}

@@ -24,7 +24,7 @@ func (s *Store) CreateLookup(ctx context.Context, l *custodian.Lookup, reviews [
 	if err != nil {
 		return fmt.Errorf("create lookup: %w", err)
 	}
-	js, err := jsonStrings(l.Request, l.Decisions, l.Released, l.Pending, l.Withheld)
+	js, err := jsonStrings(l.Request, packDecisions(l.Decisions), l.Released, l.Pending, withheldOverrides(l.Decisions, l.Withheld))
 	if err != nil {
 		return fmt.Errorf("create lookup: %w", err)
 	}
@@ -87,12 +87,12 @@ func scanLookup(sc scanner) (custodian.Lookup, error) {
 	for _, p := range []struct {
 		s string
 		v any
-	}{{req, &l.Request}, {dec, &l.Decisions}, {rel, &l.Released}, {pen, &l.Pending}, {wh, &l.Withheld}} {
+	}{{req, &l.Request}, {rel, &l.Released}, {pen, &l.Pending}} {
 		if err := json.Unmarshal([]byte(p.s), p.v); err != nil {
 			return l, err
 		}
 	}
-	return l, nil
+	return l, unpackLookup(&l, dec, wh)
 }
 
 // Lookup returns one lookup by id.

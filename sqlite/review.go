@@ -90,7 +90,7 @@ func (s *Store) DecideReview(ctx context.Context, lookupID, field string,
 			item.State, item.Reviewer, item.Note, decided, lookupID, field); err != nil {
 			return err
 		}
-		js, err := jsonStrings(l.Released, l.Pending, l.Withheld)
+		js, err := jsonStrings(l.Released, l.Pending, withheldOverrides(l.Decisions, l.Withheld))
 		if err != nil {
 			return err
 		}

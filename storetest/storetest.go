@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"testing"
 	"time"
 
@@ -118,9 +119,16 @@ func testImportUpdates(t *testing.T, s Store) {
 func lookup(id string) *custodian.Lookup {
 	return &custodian.Lookup{
 		ID: id, AgencyID: "ag-1", Outcome: custodian.Verified, RecordID: "R1", PolicyVersion: "v1", Status: custodian.StatusPendingReview,
-		Request:   custodian.LookupRequest{Purpose: "dppa-1", Subject: map[string]string{"first_name": "Ann"}, Fields: []string{"first_name", "street"}},
-		Decisions: []custodian.FieldDecision{{Field: "first_name", Effect: custodian.Release}, {Field: "street", Effect: custodian.Review, Rules: []string{"r"}}},
-		Released:  map[string]string{"first_name": "Ann"}, Pending: []string{"street"}, Withheld: map[string]custodian.Withheld{},
+		Request: custodian.LookupRequest{Purpose: "dppa-1", Subject: map[string]string{"first_name": "Ann"}, Fields: []string{"first_name", "street"}},
+		Decisions: []custodian.FieldDecision{
+			{Field: "first_name", Effect: custodian.Release, Rules: []string{"id"}, Reason: "identity"},
+			{Field: "last_name", Effect: custodian.Release, Rules: []string{"id"}, Reason: "identity"},
+			{Field: "street", Effect: custodian.Review, Rules: []string{"r"}, Reason: "after review"},
+			{Field: "photo", Effect: custodian.Deny, Rules: []string{"p"}, Reason: "never"},
+			{Field: "dob", Effect: custodian.Deny},
+		},
+		Released: map[string]string{"first_name": "Ann", "last_name": "Lee"}, Pending: []string{"street"},
+		Withheld:  map[string]custodian.Withheld{"photo": {Reason: "never", Rules: []string{"p"}}, "dob": {}},
 		CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	}
 }
@@ -143,8 +151,11 @@ func testLookupRoundTrip(t *testing.T, s Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.LogIndex != l.LogIndex || got.Released["first_name"] != "Ann" || got.Request.Subject["first_name"] != "Ann" || len(got.Decisions) != 2 || !got.CreatedAt.Equal(l.CreatedAt) {
+	if got.LogIndex != l.LogIndex || got.Released["first_name"] != "Ann" || got.Request.Subject["first_name"] != "Ann" || !got.CreatedAt.Equal(l.CreatedAt) {
 		t.Errorf("round trip: %+v", got)
+	}
+	if !reflect.DeepEqual(got.Decisions, l.Decisions) || !reflect.DeepEqual(got.Withheld, l.Withheld) {
+		t.Errorf("decisions or withheld changed on the way:\n got %+v %+v\nwant %+v %+v", got.Decisions, got.Withheld, l.Decisions, l.Withheld)
 	}
 	if _, err := s.Lookup(ctx, "lk_none"); custodian.ErrorCode(err) != custodian.ENotFound {
 		t.Errorf("missing lookup: %v", err)
@@ -168,6 +179,19 @@ func testReviewOnce(t *testing.T, s Store) {
 		it.State, it.Reviewer, it.DecidedAt = custodian.ReviewApproved, "rita", &now
 		l.Released["street"], l.Pending, l.Status = r.Values["street"], []string{}, custodian.StatusReleased
 		return entry(2), nil
+	}
+	deny := func(l *custodian.Lookup, it *custodian.ReviewItem, r custodian.Record) (any, error) {
+		it.State = custodian.ReviewDenied
+		l.Withheld["street"] = custodian.Withheld{Reason: "denied on review: no", Rules: []string{"r"}}
+		return entry(3), nil
+	}
+	l2 := lookup("lk_2")
+	s.CreateLookup(ctx, l2, []custodian.ReviewItem{{LookupID: "lk_2", Field: "street", State: custodian.ReviewPending, CreatedAt: l2.CreatedAt}}, entry(1))
+	if _, err := s.DecideReview(ctx, "lk_2", "street", deny); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Lookup(ctx, "lk_2"); got.Withheld["street"].Reason != "denied on review: no" || got.Withheld["photo"].Reason != "never" {
+		t.Errorf("after a denial: %+v", got.Withheld)
 	}
 	got, err := s.DecideReview(ctx, "lk_1", "street", approve)
 	if err != nil || got.Released["street"] != "1 Main St" {

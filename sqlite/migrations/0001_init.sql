@@ -59,10 +59,10 @@ CREATE TABLE lookups (
 	request        TEXT NOT NULL, -- JSON LookupRequest (personal data: never logged)
 	outcome        TEXT NOT NULL,
 	record_id      TEXT NOT NULL DEFAULT '',
-	decisions      TEXT NOT NULL, -- JSON []FieldDecision
+	decisions      TEXT NOT NULL, -- JSON: per-field decisions, each reason once (decisions.go)
 	released       TEXT NOT NULL, -- JSON field -> value
 	pending        TEXT NOT NULL, -- JSON []string
-	withheld       TEXT NOT NULL, -- JSON field -> Withheld
+	withheld       TEXT NOT NULL, -- JSON field -> Withheld, only where the decisions do not imply it
 	status         TEXT NOT NULL,
 	policy_version TEXT NOT NULL,
 	log_index      INTEGER NOT NULL,
