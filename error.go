@@ -17,6 +17,11 @@ const (
 	EUnavailable  = "unavailable"  // temporarily cannot serve
 )
 
+// ErrStale is returned by a store when a decision was made against state
+// (policy, blocks, agencies, registry) that has changed since; the caller
+// reloads and decides again.
+var ErrStale = errors.New("state changed since the decision")
+
 // Error is the one error type whose message may be shown to users. It never
 // carries personal data.
 type Error struct {

@@ -40,7 +40,9 @@ type Store interface {
 	CurrentPolicy(ctx context.Context) (custodian.PolicyVersion, error)
 	Generations(ctx context.Context) (rules, registry int64, err error)
 
-	CreateLookup(ctx context.Context, l *custodian.Lookup, reviews []custodian.ReviewItem, entry any) error
+	// CreateLookup fails with custodian.ErrStale, storing nothing, when the
+	// generations moved since the decision.
+	CreateLookup(ctx context.Context, l *custodian.Lookup, reviews []custodian.ReviewItem, entry any, rulesGen, registryGen int64) error
 	Lookup(ctx context.Context, id string) (custodian.Lookup, error)
 	Reviews(ctx context.Context, state custodian.ReviewState, limit int) ([]custodian.ReviewItem, error)
 	DecideReview(ctx context.Context, lookupID, field string, decide func(l *custodian.Lookup, item *custodian.ReviewItem, rec custodian.Record) (any, error)) (custodian.Lookup, error)
@@ -79,6 +81,7 @@ type Service struct {
 // process that changes them bumps it), so they hold from the next request.
 type rules struct {
 	gen     int64
+	regGen  int64          // the registry's generation when the rules were loaded
 	engine  *policy.Engine // nil when no policy is installed: everything is denied
 	version string
 	blocks  []custodian.Block
@@ -147,17 +150,26 @@ func (s *Service) cached(ctx context.Context) (*rules, error) {
 // current returns the policy and blocks in force, reloading them when the
 // store says they changed (a CLI in another process may have changed them).
 func (s *Service) current(ctx context.Context) (*rules, error) {
-	gen, _, err := s.store.Generations(ctx)
+	gen, regGen, err := s.store.Generations(ctx)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
 	r := s.state
 	s.mu.RUnlock()
-	if r != nil && r.gen == gen {
+	if r != nil && r.gen == gen && r.regGen == regGen {
 		return r, nil
 	}
-	nr := &rules{gen: gen}
+	if r != nil && r.gen == gen {
+		// Only the registry moved: the rules stand.
+		nr := *r
+		nr.regGen = regGen
+		s.mu.Lock()
+		s.state = &nr
+		s.mu.Unlock()
+		return &nr, nil
+	}
+	nr := &rules{gen: gen, regGen: regGen}
 	pv, err := s.store.CurrentPolicy(ctx)
 	switch {
 	case custodian.ErrorCode(err) == custodian.ENotFound:

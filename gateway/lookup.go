@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -105,27 +106,15 @@ func (s *Service) Lookup(ctx context.Context, a custodian.Agency, req custodian.
 	if err != nil {
 		return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
 	}
-	var cands []custodian.Record
+	id := s.newID("lk_")
 	for attempt := 0; ; attempt++ {
-		if err := s.validate(req, st.fields); err != nil {
-			return custodian.Lookup{}, err
+		l, err := s.lookupAt(ctx, st, a, req, id)
+		if !errors.Is(err, custodian.ErrStale) {
+			return l, err
 		}
-		keys, err := s.std.QueryKeys(req.Subject)
-		if err != nil {
-			return custodian.Lookup{}, err
-		}
-		gen, regGen, err := s.store.Generations(ctx)
-		if err != nil {
-			return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
-		}
-		if gen == st.gen {
-			// Policy, blocks and agency are current: match against the
-			// registry as it is now.
-			if cands, err = s.candidates(ctx, keys, regGen); err != nil {
-				return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
-			}
-			break
-		}
+		// The policy, blocks, agencies or registry changed after this
+		// service loaded them (perhaps in another process): the store
+		// refused to record the decision. Reload and decide again.
 		if attempt == 2 {
 			return custodian.Lookup{}, custodian.Errorf(custodian.EUnavailable, "the registry or policy is changing; try again")
 		}
@@ -133,17 +122,32 @@ func (s *Service) Lookup(ctx context.Context, a custodian.Agency, req custodian.
 			return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
 		}
 	}
+}
+
+// lookupAt decides a lookup with the state st and records it, provided st
+// is still current when the record is written (else custodian.ErrStale).
+func (s *Service) lookupAt(ctx context.Context, st *rules, a custodian.Agency, req custodian.LookupRequest, id string) (custodian.Lookup, error) {
 	// The agency was authenticated against the state some moments ago;
-	// decide with it as this generation has it (revoked: nothing).
-	fresh, ok := st.active[a.ID]
+	// decide with it as st has it (revoked: nothing).
+	a, ok := st.active[a.ID]
 	if !ok {
 		return custodian.Lookup{}, errBadKey
 	}
-	a = fresh
+	if err := s.validate(req, st.fields); err != nil {
+		return custodian.Lookup{}, err
+	}
+	keys, err := s.std.QueryKeys(req.Subject)
+	if err != nil {
+		return custodian.Lookup{}, err
+	}
+	cands, err := s.candidates(ctx, keys, st.regGen)
+	if err != nil {
+		return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
+	}
 	m := s.std.Decide(req.Subject, cands)
 
 	l := custodian.Lookup{
-		ID: s.newID("lk_"), AgencyID: a.ID, Request: req, Outcome: m.Outcome,
+		ID: id, AgencyID: a.ID, Request: req, Outcome: m.Outcome,
 		PolicyVersion: st.version, CreatedAt: s.now(),
 		Released: map[string]string{}, Pending: []string{}, Withheld: map[string]custodian.Withheld{},
 	}
@@ -176,8 +180,10 @@ func (s *Service) Lookup(ctx context.Context, a custodian.Agency, req custodian.
 		}
 	}
 	l.Status = status(l)
-	entry := s.lookupEntry(l, m)
-	if err := s.store.CreateLookup(ctx, &l, reviews, entry); err != nil {
+	if err := s.store.CreateLookup(ctx, &l, reviews, s.lookupEntry(l, m), st.gen, st.regGen); err != nil {
+		if errors.Is(err, custodian.ErrStale) {
+			return custodian.Lookup{}, err
+		}
 		return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
 	}
 	s.log.Info("lookup", "lookup_id", l.ID, "agency_id", a.ID, "purpose", req.Purpose, "outcome", l.Outcome,

@@ -27,7 +27,7 @@ func (s *Store) CreateAgency(ctx context.Context, a custodian.Agency, keyID stri
 			}
 			return err
 		}
-		if err := bumpGeneration(tx); err != nil {
+		if err := s.bump(tx, "generation"); err != nil {
 			return err
 		}
 		idx, err = s.appendEntry(tx, "agency", entry)
@@ -50,7 +50,7 @@ func (s *Store) RevokeAgency(ctx context.Context, id string, entry any) (uint64,
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("active agency")
 		}
-		if err := bumpGeneration(tx); err != nil {
+		if err := s.bump(tx, "generation"); err != nil {
 			return err
 		}
 		idx, err = s.appendEntry(tx, "agency", entry)

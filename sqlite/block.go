@@ -16,7 +16,7 @@ func (s *Store) CreateBlock(ctx context.Context, b custodian.Block, entry any) (
 			b.ID, b.Kind, b.Target, b.Order, ts(b.CreatedAt)); err != nil {
 			return err
 		}
-		if err := bumpGeneration(tx); err != nil {
+		if err := s.bump(tx, "generation"); err != nil {
 			return err
 		}
 		var err error
@@ -40,7 +40,7 @@ func (s *Store) LiftBlock(ctx context.Context, id, order string, entry any) (uin
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("block in force")
 		}
-		if err := bumpGeneration(tx); err != nil {
+		if err := s.bump(tx, "generation"); err != nil {
 			return err
 		}
 		idx, err = s.appendEntry(tx, "block", entry)

@@ -13,8 +13,12 @@ import (
 
 // CreateLookup stores a decided lookup, its held fields and its log entry
 // in one transaction, and sets l.LogIndex. Nothing may be released to the
-// agency unless this returns nil.
-func (s *Store) CreateLookup(ctx context.Context, l *custodian.Lookup, reviews []custodian.ReviewItem, entry any) error {
+// agency unless this returns nil. The lookup was decided with the policy,
+// blocks and agencies of generation rulesGen and the registry of generation
+// registryGen; if either has moved since, it fails with custodian.ErrStale and
+// stores nothing, so that no decision is recorded against a superseded
+// policy, block list or registry.
+func (s *Store) CreateLookup(ctx context.Context, l *custodian.Lookup, reviews []custodian.ReviewItem, entry any, rulesGen, registryGen int64) error {
 	// Serialise outside the writer: it is the one serial step of every lookup.
 	raw, err := json.Marshal(entry)
 	if err != nil {
@@ -38,6 +42,9 @@ func (s *Store) CreateLookup(ctx context.Context, l *custodian.Lookup, reviews [
 	}
 	created := ts(l.CreatedAt)
 	err = s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.checkGenerations(tx, rulesGen, registryGen); err != nil {
+			return err
+		}
 		idx, err := s.appendPrepared(tx, prepared)
 		if err != nil {
 			return err

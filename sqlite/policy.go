@@ -31,7 +31,7 @@ func (s *Store) SavePolicy(ctx context.Context, hash, text string, entry any) (c
 			hash, text, ts(now), idx); err != nil {
 			return err
 		}
-		if err := bumpGeneration(tx); err != nil {
+		if err := s.bump(tx, "generation"); err != nil {
 			return err
 		}
 		pv = custodian.PolicyVersion{Hash: hash, Text: text, CreatedAt: now, LogIndex: idx}
@@ -84,22 +84,40 @@ func (s *Store) PolicyHistory(ctx context.Context) ([]custodian.PolicyVersion, e
 // the registry's records do. A server compares them on every request so that
 // a change made by another process holds from the next request on.
 func (s *Store) Generations(ctx context.Context) (rules, registry int64, err error) {
-	err = s.rrow(ctx, `SELECT `+qGenerationExpr+`, `+qRegistryGenerationExpr).Scan(&rules, &registry)
+	err = s.rrow(ctx, qGenerations).Scan(&rules, &registry)
 	if err != nil {
 		return 0, 0, fmt.Errorf("generation: %w", err)
 	}
 	return rules, registry, nil
 }
 
+const qGenerations = `SELECT ` + qGenerationExpr + `, ` + qRegistryGenerationExpr
+
 const (
 	qGenerationExpr         = `COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), 0)`
 	qRegistryGenerationExpr = `COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'registry_generation'), 0)`
 )
 
-func bumpGeneration(tx *sql.Tx) error { return bump(tx, "generation") }
-
-func bump(tx *sql.Tx, key string) error {
+// bump moves a generation counter inside the writer's transaction.
+func (s *Store) bump(tx *sql.Tx, key string) error {
+	s.gensKnown = false
 	_, err := tx.Exec(`INSERT INTO meta(key, value) VALUES (?, '1')
 		ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)`, key)
 	return err
+}
+
+// checkGenerations fails with custodian.ErrStale unless the generations are
+// still rules and registry in the writer's transaction, where no other
+// process can change them until it commits.
+func (s *Store) checkGenerations(tx *sql.Tx, rules, registry int64) error {
+	if !s.gensKnown {
+		if err := s.trow(tx, qGenerations).Scan(&s.gens[0], &s.gens[1]); err != nil {
+			return err
+		}
+		s.gensKnown = true
+	}
+	if s.gens[0] != rules || s.gens[1] != registry {
+		return custodian.ErrStale
+	}
+	return nil
 }

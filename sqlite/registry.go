@@ -80,10 +80,10 @@ func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() 
 			}
 			n++
 		}
-		if err := bumpGeneration(tx); err != nil { // the columns may have changed
+		if err := s.bump(tx, "generation"); err != nil { // the columns may have changed
 			return err
 		}
-		if err := bump(tx, "registry_generation"); err != nil {
+		if err := s.bump(tx, "registry_generation"); err != nil {
 			return err
 		}
 		idx, err = s.appendEntry(tx, "import", entry(n))

@@ -41,6 +41,10 @@ type Store struct {
 	ops            chan op
 	done           chan struct{}
 	now            func() time.Time
+	// gens are the generation counters as the open transaction sees them,
+	// when gensKnown. Only the writer goroutine touches them.
+	gens      [2]int64
+	gensKnown bool
 	// next is the log index the writer's open transaction appends next, or
 	// -1 when it must be read (at the start of every transaction: another
 	// process may have appended). Only the writer goroutine touches it.
@@ -263,7 +267,7 @@ func (s *Store) commit(batch []op) {
 // runTx runs ops in one transaction and commits it, or rolls it back on
 // the first error.
 func (s *Store) runTx(ops []op) error {
-	s.next = -1
+	s.next, s.gensKnown = -1, false
 	tx, err := s.wdb.Begin()
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -321,7 +325,7 @@ func (e errRow) Scan(...any) error { return e.err }
 // Hot statements of the writer, prepared at Open: the single writer
 // connection is busy inside a transaction, so they cannot be prepared later.
 var writeStatements = []string{
-	qNextIndex, qInsertEntry, qInsertLookup, qInsertReview,
+	qNextIndex, qInsertEntry, qInsertLookup, qInsertReview, qGenerations,
 }
 
 // texec runs a statement inside the writer's transaction, prepared if it is

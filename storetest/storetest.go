@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"AgenciesAndKeys", testAgencies},
 		{"LogIsContiguous", testLogContiguous},
 		{"IntegrateRefusesStaleSize", testIntegrateConflict},
+		{"StaleDecisionIsNotRecorded", testStaleDecision},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -133,6 +134,15 @@ func lookup(id string) *custodian.Lookup {
 	}
 }
 
+// createLookup records a lookup decided at the store's current generations.
+func createLookup(s Store, l *custodian.Lookup, reviews []custodian.ReviewItem, e any) error {
+	rules, registry, err := s.Generations(ctx)
+	if err != nil {
+		return err
+	}
+	return s.CreateLookup(ctx, l, reviews, e, rules, registry)
+}
+
 func addAgency(t *testing.T, s Store, id string) {
 	t.Helper()
 	if _, err := s.CreateAgency(ctx, custodian.Agency{ID: id, Name: id, Groups: []string{"g"}, CreatedAt: time.Now()}, "kid-"+id, []byte("hash"), entry(0)); err != nil {
@@ -144,7 +154,7 @@ func testLookupRoundTrip(t *testing.T, s Store) {
 	addAgency(t, s, "ag-1")
 	l := lookup("lk_1")
 	review := custodian.ReviewItem{LookupID: "lk_1", Field: "street", Rules: []string{"r"}, Reason: "needs review", State: custodian.ReviewPending, CreatedAt: l.CreatedAt}
-	if err := s.CreateLookup(ctx, l, []custodian.ReviewItem{review}, entry(1)); err != nil {
+	if err := createLookup(s, l, []custodian.ReviewItem{review}, entry(1)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Lookup(ctx, "lk_1")
@@ -160,7 +170,7 @@ func testLookupRoundTrip(t *testing.T, s Store) {
 	if _, err := s.Lookup(ctx, "lk_none"); custodian.ErrorCode(err) != custodian.ENotFound {
 		t.Errorf("missing lookup: %v", err)
 	}
-	if err := s.CreateLookup(ctx, lookup("lk_1"), nil, entry(1)); err == nil {
+	if err := createLookup(s, lookup("lk_1"), nil, entry(1)); err == nil {
 		t.Error("a second lookup with the same id was stored")
 	}
 	items, err := s.Reviews(ctx, custodian.ReviewPending, 10)
@@ -173,7 +183,7 @@ func testReviewOnce(t *testing.T, s Store) {
 	addAgency(t, s, "ag-1")
 	mustImport(t, s, custodian.Record{ID: "R1", Values: map[string]string{"record_id": "R1", "street": "1 Main St"}})
 	l := lookup("lk_1")
-	s.CreateLookup(ctx, l, []custodian.ReviewItem{{LookupID: "lk_1", Field: "street", State: custodian.ReviewPending, CreatedAt: l.CreatedAt}}, entry(1))
+	createLookup(s, l, []custodian.ReviewItem{{LookupID: "lk_1", Field: "street", State: custodian.ReviewPending, CreatedAt: l.CreatedAt}}, entry(1))
 	approve := func(l *custodian.Lookup, it *custodian.ReviewItem, r custodian.Record) (any, error) {
 		now := time.Now()
 		it.State, it.Reviewer, it.DecidedAt = custodian.ReviewApproved, "rita", &now
@@ -186,7 +196,7 @@ func testReviewOnce(t *testing.T, s Store) {
 		return entry(3), nil
 	}
 	l2 := lookup("lk_2")
-	s.CreateLookup(ctx, l2, []custodian.ReviewItem{{LookupID: "lk_2", Field: "street", State: custodian.ReviewPending, CreatedAt: l2.CreatedAt}}, entry(1))
+	createLookup(s, l2, []custodian.ReviewItem{{LookupID: "lk_2", Field: "street", State: custodian.ReviewPending, CreatedAt: l2.CreatedAt}}, entry(1))
 	if _, err := s.DecideReview(ctx, "lk_2", "street", deny); err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +283,7 @@ func testLogContiguous(t *testing.T, s Store) {
 	addAgency(t, s, "ag-1")
 	done := make(chan error)
 	for i := 0; i < 40; i++ {
-		go func() { done <- s.CreateLookup(ctx, lookup(fmt.Sprintf("lk_%02d", i)), nil, entry(i)) }()
+		go func() { done <- createLookup(s, lookup(fmt.Sprintf("lk_%02d", i)), nil, entry(i)) }()
 	}
 	for i := 0; i < 40; i++ {
 		if err := <-done; err != nil {
@@ -303,5 +313,34 @@ func testIntegrateConflict(t *testing.T, s Store) {
 	}
 	if cp, err := s.LatestCheckpoint(ctx); err != nil || string(cp) != "cp0" {
 		t.Errorf("checkpoint: %q %v", cp, err)
+	}
+}
+
+func testStaleDecision(t *testing.T, s Store) {
+	addAgency(t, s, "ag-1")
+	rules, registry, _ := s.Generations(ctx)
+	size, _ := s.SequencedSize(ctx)
+	// A block arrives between the decision and its record.
+	if _, err := s.CreateBlock(ctx, custodian.Block{ID: "blk_1", Kind: custodian.BlockField, Target: "street", Order: "O", CreatedAt: time.Now()}, entry(0)); err != nil {
+		t.Fatal(err)
+	}
+	err := s.CreateLookup(ctx, lookup("lk_1"), nil, entry(1), rules, registry)
+	if !errors.Is(err, custodian.ErrStale) {
+		t.Fatalf("stale rules: %v", err)
+	}
+	if _, err := s.Lookup(ctx, "lk_1"); custodian.ErrorCode(err) != custodian.ENotFound {
+		t.Errorf("a stale decision was stored: %v", err)
+	}
+	if after, _ := s.SequencedSize(ctx); after != size+1 {
+		t.Errorf("log grew by %d, want 1 (the block only)", after-size)
+	}
+	// So does an import.
+	rules, registry, _ = s.Generations(ctx)
+	mustImport(t, s, rec("R1", "Ann", "Lee"))
+	if err := s.CreateLookup(ctx, lookup("lk_2"), nil, entry(1), rules, registry); !errors.Is(err, custodian.ErrStale) {
+		t.Errorf("stale registry: %v", err)
+	}
+	if err := createLookup(s, lookup("lk_3"), nil, entry(1)); err != nil {
+		t.Errorf("current generations: %v", err)
 	}
 }
