@@ -19,7 +19,9 @@ type registryIndex struct {
 	gen   int64
 	byKey map[string][]int32
 	ids   []string
-	data  [][]byte // each record's stored JSON
+	cols  []string         // every column any record has
+	vals  [][]string       // each record's values, by cols ("" where absent)
+	colAt map[string]int32 // cols' positions
 }
 
 // Warm builds the registry index now (serve calls it before listening).
@@ -34,11 +36,29 @@ func (s *Service) Warm(ctx context.Context) error {
 
 func (s *Service) buildIndex(ctx context.Context) (*registryIndex, error) {
 	start := time.Now()
-	idx := &registryIndex{byKey: map[string][]int32{}}
+	idx := &registryIndex{byKey: map[string][]int32{}, colAt: map[string]int32{}}
+	values := map[string]string{}
 	gen, err := s.store.ScanRecords(ctx, func(id string, data []byte, keys []string) error {
+		clear(values)
+		if err := json.Unmarshal(data, &values); err != nil {
+			return fmt.Errorf("record %s: %w", id, err)
+		}
+		row := make([]string, len(idx.cols), len(idx.cols)+1)
+		for c, v := range values {
+			at, ok := idx.colAt[c]
+			if !ok {
+				at = int32(len(idx.cols))
+				idx.colAt[c] = at
+				idx.cols = append(idx.cols, c)
+			}
+			for int(at) >= len(row) {
+				row = append(row, "")
+			}
+			row[at] = v
+		}
 		n := int32(len(idx.ids))
 		idx.ids = append(idx.ids, id)
-		idx.data = append(idx.data, data)
+		idx.vals = append(idx.vals, row)
 		for _, k := range keys {
 			idx.byKey[k] = append(idx.byKey[k], n)
 		}
@@ -67,9 +87,11 @@ func (s *Service) candidates(ctx context.Context, keys []string, gen int64) ([]c
 			if containsID(out, idx.ids[n]) {
 				continue
 			}
-			rec := custodian.Record{ID: idx.ids[n], Values: map[string]string{}}
-			if err := json.Unmarshal(idx.data[n], &rec.Values); err != nil {
-				return nil, fmt.Errorf("candidates: %w", err)
+			rec := custodian.Record{ID: idx.ids[n], Values: make(map[string]string, len(idx.vals[n]))}
+			for c, v := range idx.vals[n] {
+				if v != "" {
+					rec.Values[idx.cols[c]] = v
+				}
 			}
 			out = append(out, rec)
 		}

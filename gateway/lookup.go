@@ -244,9 +244,26 @@ func status(l custodian.Lookup) custodian.Status {
 }
 
 // lookupEntry is what the log keeps of a lookup: ids, the decision and its
-// reasons, and digests (never values) of the query and of what was released.
-func (s *Service) lookupEntry(l custodian.Lookup, m match.Result) map[string]any {
-	released := map[string]string{}
+// rules, and digests (never values) of the query and of what was released.
+type lookupEntry struct {
+	Lookup             string                `json:"lookup"`
+	Agency             string                `json:"agency"`
+	Purpose            string                `json:"purpose"`
+	LegalBasis         *custodian.LegalBasis `json:"legal_basis,omitempty"`
+	SubjectIdentifiers []string              `json:"subject_identifiers"`
+	SubjectDigest      string                `json:"subject_digest"`
+	Outcome            custodian.Outcome     `json:"outcome"`
+	Candidates         int                   `json:"candidates"`
+	MatchStandard      string                `json:"match_standard"`
+	Record             string                `json:"record"`
+	PolicyVersion      string                `json:"policy_version"`
+	Decisions          []loggedDecision      `json:"decisions"`
+	Released           map[string]string     `json:"released"` // field → digest
+	Status             custodian.Status      `json:"status"`
+}
+
+func (s *Service) lookupEntry(l custodian.Lookup, m match.Result) lookupEntry {
+	released := make(map[string]string, len(l.Released))
 	for f, v := range l.Released {
 		released[f] = audit.ValueDigest(s.cfg.DigestSecret, l.ID, f, v)
 	}
@@ -259,18 +276,13 @@ func (s *Service) lookupEntry(l custodian.Lookup, m match.Result) map[string]any
 	for _, k := range subj {
 		fmt.Fprintf(&q, "%d:%s%d:%s", len(k), k, len(l.Request.Subject[k]), l.Request.Subject[k])
 	}
-	e := map[string]any{
-		"lookup": l.ID, "agency": l.AgencyID, "purpose": l.Request.Purpose,
-		"subject_identifiers": subj,
-		"subject_digest":      audit.ValueDigest(s.cfg.DigestSecret, l.ID, "subject", q.String()),
-		"outcome":             l.Outcome, "candidates": m.Candidates, "match_standard": s.std.Version(),
-		"record": l.RecordID, "policy_version": l.PolicyVersion, "decisions": loggedDecisions(l.Decisions),
-		"released": released, "status": l.Status,
+	return lookupEntry{
+		Lookup: l.ID, Agency: l.AgencyID, Purpose: l.Request.Purpose, LegalBasis: l.Request.LegalBasis,
+		SubjectIdentifiers: subj, SubjectDigest: audit.ValueDigest(s.cfg.DigestSecret, l.ID, "subject", q.String()),
+		Outcome: l.Outcome, Candidates: m.Candidates, MatchStandard: s.std.Version(),
+		Record: l.RecordID, PolicyVersion: l.PolicyVersion, Decisions: loggedDecisions(l.Decisions),
+		Released: released, Status: l.Status,
 	}
-	if l.Request.LegalBasis != nil {
-		e["legal_basis"] = l.Request.LegalBasis
-	}
-	return e
 }
 
 // loggedDecision is a decision as the log keeps it: the rule ids name the
