@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -92,24 +93,43 @@ func (s *Service) DecideReview(ctx context.Context, who Staff, lookupID, field s
 	if who.Name == "" {
 		return custodian.Lookup{}, custodian.FieldError("reviewer", "the reviewer must be named")
 	}
-	st, err := s.current(ctx)
-	if err != nil {
-		return custodian.Lookup{}, err
-	}
 	l, err := s.store.Lookup(ctx, lookupID)
 	if err != nil {
 		return l, err
 	}
-	a, err := s.store.Agency(ctx, l.AgencyID)
-	if err != nil {
-		return l, err
+	for attempt := 0; ; attempt++ {
+		out, err := s.decideReview(ctx, who, l, field, approve, reason)
+		switch {
+		case err == nil:
+			s.log.Info("review decided", "lookup_id", lookupID, "field", field, "approve", approve, "reviewer", who.Name)
+			return out, nil
+		case !errors.Is(err, custodian.ErrStale):
+			return out, err
+		case attempt == 2:
+			return out, custodian.Errorf(custodian.EUnavailable, "the blocks or agencies are changing; try again")
+		}
 	}
+}
+
+// decideReview settles a held field with the blocks and agencies in force
+// now; the store refuses (custodian.ErrStale) if they change before it
+// records the decision.
+func (s *Service) decideReview(ctx context.Context, who Staff, l custodian.Lookup, field string, approve bool, reason string) (custodian.Lookup, error) {
+	st, err := s.current(ctx)
+	if err != nil {
+		return custodian.Lookup{}, err
+	}
+	lookupID := l.ID
 	if approve {
+		a, ok := st.active[l.AgencyID]
+		if !ok {
+			return custodian.Lookup{}, custodian.Errorf(custodian.EConflict, "the agency's key is revoked; nothing more is released to it")
+		}
 		if b, ok := blocking(st.blocks, a, l.Request.Purpose, field); ok {
 			return custodian.Lookup{}, custodian.Errorf(custodian.EConflict, "block %s (order %s) covers this field; it cannot be released", b.ID, b.Order)
 		}
 	}
-	out, err := s.store.DecideReview(ctx, lookupID, field, func(l *custodian.Lookup, it *custodian.ReviewItem, rec custodian.Record) (any, error) {
+	return s.store.DecideReview(ctx, lookupID, field, st.gen, func(l *custodian.Lookup, it *custodian.ReviewItem, rec custodian.Record) (any, error) {
 		now := s.now()
 		it.Reviewer, it.Note, it.DecidedAt = who.Name, reason, &now
 		l.Pending = slices.DeleteFunc(l.Pending, func(f string) bool { return f == field })
@@ -131,11 +151,6 @@ func (s *Service) DecideReview(ctx context.Context, who Staff, lookupID, field s
 		l.Status = status(*l)
 		return entry, nil
 	})
-	if err != nil {
-		return out, err
-	}
-	s.log.Info("review decided", "lookup_id", lookupID, "field", field, "approve", approve, "reviewer", who.Name)
-	return out, nil
 }
 
 // AddBlock puts a block in force from the next request on.

@@ -45,7 +45,9 @@ type Store interface {
 	CreateLookup(ctx context.Context, l *custodian.Lookup, reviews []custodian.ReviewItem, entry any, rulesGen, registryGen int64) error
 	Lookup(ctx context.Context, id string) (custodian.Lookup, error)
 	Reviews(ctx context.Context, state custodian.ReviewState, limit int) ([]custodian.ReviewItem, error)
-	DecideReview(ctx context.Context, lookupID, field string, decide func(l *custodian.Lookup, item *custodian.ReviewItem, rec custodian.Record) (any, error)) (custodian.Lookup, error)
+	// DecideReview fails with custodian.ErrStale when the rules generation
+	// moved since rulesGen.
+	DecideReview(ctx context.Context, lookupID, field string, rulesGen int64, decide func(l *custodian.Lookup, item *custodian.ReviewItem, rec custodian.Record) (any, error)) (custodian.Lookup, error)
 
 	CreateBlock(ctx context.Context, b custodian.Block, entry any) (uint64, error)
 	LiftBlock(ctx context.Context, id, order string, entry any) (uint64, error)

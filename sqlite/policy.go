@@ -107,8 +107,8 @@ func (s *Store) bump(tx *sql.Tx, key string) error {
 }
 
 // checkGenerations fails with custodian.ErrStale unless the generations are
-// still rules and registry in the writer's transaction, where no other
-// process can change them until it commits.
+// still rules and registry (registry < 0: any) in the writer's transaction,
+// where no other process can change them until it commits.
 func (s *Store) checkGenerations(tx *sql.Tx, rules, registry int64) error {
 	if !s.gensKnown {
 		if err := s.trow(tx, qGenerations).Scan(&s.gens[0], &s.gens[1]); err != nil {
@@ -116,7 +116,7 @@ func (s *Store) checkGenerations(tx *sql.Tx, rules, registry int64) error {
 		}
 		s.gensKnown = true
 	}
-	if s.gens[0] != rules || s.gens[1] != registry {
+	if s.gens[0] != rules || (registry >= 0 && s.gens[1] != registry) {
 		return custodian.ErrStale
 	}
 	return nil

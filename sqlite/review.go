@@ -48,11 +48,16 @@ func (s *Store) Reviews(ctx context.Context, state custodian.ReviewState, limit 
 // DecideReview loads a pending review item with its lookup and registry
 // record inside a write transaction, lets decide settle them (mutating the
 // lookup and item and returning the log entry), then stores both and appends
-// the entry. An item that is no longer pending is a conflict.
-func (s *Store) DecideReview(ctx context.Context, lookupID, field string,
+// the entry. An item that is no longer pending is a conflict; a decision
+// made with blocks or agencies that changed since generation rulesGen is
+// refused with custodian.ErrStale.
+func (s *Store) DecideReview(ctx context.Context, lookupID, field string, rulesGen int64,
 	decide func(l *custodian.Lookup, item *custodian.ReviewItem, rec custodian.Record) (entry any, err error)) (custodian.Lookup, error) {
 	var out custodian.Lookup
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.checkGenerations(tx, rulesGen, -1); err != nil {
+			return err
+		}
 		item, err := scanReview(tx.QueryRow(`SELECT `+reviewCols+` FROM review_items r JOIN lookups l ON l.id = r.lookup_id WHERE r.lookup_id = ? AND r.field = ?`, lookupID, field))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("review item")

@@ -143,6 +143,11 @@ func createLookup(s Store, l *custodian.Lookup, reviews []custodian.ReviewItem, 
 	return s.CreateLookup(ctx, l, reviews, e, rules, registry)
 }
 
+func rulesGen(s Store) int64 {
+	g, _, _ := s.Generations(ctx)
+	return g
+}
+
 func addAgency(t *testing.T, s Store, id string) {
 	t.Helper()
 	if _, err := s.CreateAgency(ctx, custodian.Agency{ID: id, Name: id, Groups: []string{"g"}, CreatedAt: time.Now()}, "kid-"+id, []byte("hash"), entry(0)); err != nil {
@@ -197,23 +202,23 @@ func testReviewOnce(t *testing.T, s Store) {
 	}
 	l2 := lookup("lk_2")
 	createLookup(s, l2, []custodian.ReviewItem{{LookupID: "lk_2", Field: "street", State: custodian.ReviewPending, CreatedAt: l2.CreatedAt}}, entry(1))
-	if _, err := s.DecideReview(ctx, "lk_2", "street", deny); err != nil {
+	if _, err := s.DecideReview(ctx, "lk_2", "street", rulesGen(s), deny); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Lookup(ctx, "lk_2"); got.Withheld["street"].Reason != "denied on review: no" || got.Withheld["photo"].Reason != "never" {
 		t.Errorf("after a denial: %+v", got.Withheld)
 	}
-	got, err := s.DecideReview(ctx, "lk_1", "street", approve)
+	got, err := s.DecideReview(ctx, "lk_1", "street", rulesGen(s), approve)
 	if err != nil || got.Released["street"] != "1 Main St" {
 		t.Fatalf("approve: %+v %v", got, err)
 	}
-	if _, err := s.DecideReview(ctx, "lk_1", "street", approve); custodian.ErrorCode(err) != custodian.EConflict {
+	if _, err := s.DecideReview(ctx, "lk_1", "street", rulesGen(s), approve); custodian.ErrorCode(err) != custodian.EConflict {
 		t.Errorf("second decision: %v", err)
 	}
 	failing := func(*custodian.Lookup, *custodian.ReviewItem, custodian.Record) (any, error) {
 		return nil, fmt.Errorf("no")
 	}
-	if _, err := s.DecideReview(ctx, "lk_1", "photo", failing); custodian.ErrorCode(err) != custodian.ENotFound {
+	if _, err := s.DecideReview(ctx, "lk_1", "photo", rulesGen(s), failing); custodian.ErrorCode(err) != custodian.ENotFound {
 		t.Errorf("unknown field: %v", err)
 	}
 	stored, _ := s.Lookup(ctx, "lk_1")
@@ -342,5 +347,22 @@ func testStaleDecision(t *testing.T, s Store) {
 	}
 	if err := createLookup(s, lookup("lk_3"), nil, entry(1)); err != nil {
 		t.Errorf("current generations: %v", err)
+	}
+	// A review decided before a block arrived is not recorded either.
+	if err := createLookup(s, lookup("lk_4"), []custodian.ReviewItem{{LookupID: "lk_4", Field: "street", State: custodian.ReviewPending, CreatedAt: time.Now()}}, entry(1)); err != nil {
+		t.Fatal(err)
+	}
+	before := rulesGen(s)
+	s.CreateBlock(ctx, custodian.Block{ID: "blk_2", Kind: custodian.BlockAgency, Target: "ag-1", Order: "O", CreatedAt: time.Now()}, entry(0))
+	_, err = s.DecideReview(ctx, "lk_4", "street", before, func(l *custodian.Lookup, it *custodian.ReviewItem, r custodian.Record) (any, error) {
+		it.State = custodian.ReviewApproved
+		l.Released["street"] = "x"
+		return entry(2), nil
+	})
+	if !errors.Is(err, custodian.ErrStale) {
+		t.Errorf("stale review: %v", err)
+	}
+	if got, _ := s.Lookup(ctx, "lk_4"); got.Released["street"] != "" {
+		t.Error("a stale approval was recorded")
 	}
 }
