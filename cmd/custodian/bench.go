@@ -46,6 +46,9 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 	if err := parse(fl, args); err != nil {
 		return err
 	}
+	if *repeat < 1 || *repeat > 25 {
+		return usageError{"--repeat: 1 to 25"}
+	}
 	var clients []int
 	for _, s := range strings.Split(*clientList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -99,17 +102,24 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 
 	fmt.Fprintf(io.out, "\n%d-core machine, %s per measurement, durable log (SQLite WAL, synchronous=FULL, group commit)\n\n", numCPU(), *dur)
 	fmt.Fprintf(io.out, "%-8s %-9s %10s %9s %9s %9s %8s\n", "clients", "server", "req/s", "p50 ms", "p99 ms", "errors", "ratio")
-	var peak64 float64
-	if *repeat < 1 || *repeat > 25 {
-		return usageError{"--repeat: 1 to 25"}
-	}
-	if *cpuprofile != "" {
+	// governedLoad measures the governed server, profiling it when asked
+	// (the file keeps the last measurement's profile).
+	governedLoad := func(c int) (loadResult, error) {
+		if *cpuprofile == "" {
+			return load(ctx, hc, governed+"/v1/lookups", key, bodies, c, *dur, *maxReq, 0), nil
+		}
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
-			return err
+			return loadResult{}, err
 		}
 		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return loadResult{}, err
+		}
+		defer pprof.StopCPUProfile()
+		return load(ctx, hc, governed+"/v1/lookups", key, bodies, c, *dur, *maxReq, 0), nil
 	}
+	var peak64 float64
 	for _, c := range clients {
 		// This machine's figures drift by 10-15 % between runs: alternate
 		// bare and governed and keep the pair whose governed rate is the median.
@@ -117,13 +127,9 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 		var pairs []pair
 		for r := 0; r < *repeat; r++ {
 			b := load(ctx, hc, bare+"/v1/lookups", key, bodies, c, *dur, *maxReq, 0)
-			if *cpuprofile != "" {
-				f, _ := os.OpenFile(*cpuprofile, os.O_WRONLY|os.O_TRUNC, 0)
-				pprof.StartCPUProfile(f)
-			}
-			g := load(ctx, hc, governed+"/v1/lookups", key, bodies, c, *dur, *maxReq, 0)
-			if *cpuprofile != "" {
-				pprof.StopCPUProfile()
+			g, err := governedLoad(c)
+			if err != nil {
+				return err
 			}
 			pairs = append(pairs, pair{b, g})
 		}
