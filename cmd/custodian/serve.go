@@ -56,10 +56,7 @@ func serve(ctx context.Context, d *deployment.Deployment, addr string, logger *s
 		ln.Close()
 		return fmt.Errorf("integrate log: %w", err)
 	}
-	if err := d.Service.Warm(ctx); err != nil {
-		ln.Close()
-		return err
-	}
+	d.Service.WarmInBackground()
 	ictx, stopIntegrator := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { d.Log.Run(ictx, integrateEvery); close(done) }()
