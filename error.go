@@ -3,6 +3,7 @@ package custodian
 import (
 	"errors"
 	"fmt"
+	"regexp"
 )
 
 // Error codes users see. web maps each to an HTTP status.
@@ -57,4 +58,16 @@ func ErrorCode(err error) string {
 		return ""
 	}
 	return EInternal
+}
+
+var plainName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// EchoName is how an unknown name sent by a caller (a field, a JSON member)
+// may be repeated in an error: as it was when it is a short plain name,
+// otherwise as "…", so an error never carries arbitrary input.
+func EchoName(s string) string {
+	if plainName.MatchString(s) {
+		return s
+	}
+	return "…"
 }

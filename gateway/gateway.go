@@ -24,7 +24,6 @@ import (
 type Store interface {
 	ImportRecords(ctx context.Context, fields []string, next func() (custodian.Record, error), keys func(custodian.Record) []string, entry func(n int) any) (int, uint64, error)
 	RegistryFields(ctx context.Context) ([]string, error)
-	RecordCount(ctx context.Context) (int, error)
 	Candidates(ctx context.Context, keys []string) ([]custodian.Record, error)
 	ScanRecords(ctx context.Context, fn func(id string, data []byte, keys []string) error) (int64, error)
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -59,7 +58,7 @@ func (s *Service) validate(req custodian.LookupRequest, fields map[string]bool) 
 	seen := map[string]bool{}
 	for _, f := range req.Fields {
 		if !fields[f] {
-			return custodian.FieldError("fields", "unknown field %q", clip(f))
+			return custodian.FieldError("fields", "unknown field %q", custodian.EchoName(f))
 		}
 		if seen[f] {
 			return custodian.FieldError("fields", "field %q named twice", f)
@@ -74,7 +73,7 @@ func (s *Service) validate(req custodian.LookupRequest, fields map[string]bool) 
 	}
 	for k, v := range req.Subject {
 		if !fields[k] {
-			return custodian.FieldError("subject", "unknown identifier %q", clip(k))
+			return custodian.FieldError("subject", "unknown identifier %q", custodian.EchoName(k))
 		}
 		if len(v) > MaxValueLen {
 			return custodian.FieldError("subject."+k, "at most %d characters", MaxValueLen)
@@ -86,16 +85,6 @@ func (s *Service) validate(req custodian.LookupRequest, fields map[string]bool) 
 		}
 	}
 	return nil
-}
-
-var printable = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-
-// clip keeps only a short, plain echo of an unknown name in an error.
-func clip(s string) string {
-	if printable.MatchString(s) {
-		return s
-	}
-	return "…"
 }
 
 // Lookup runs one request through the whole flow for an authenticated

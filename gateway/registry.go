@@ -142,6 +142,3 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (int, error) {
 	s.log.Info("registry imported", "records", n, "log_index", idx)
 	return n, nil
 }
-
-// RecordCount is the number of records in the registry.
-func (s *Service) RecordCount(ctx context.Context) (int, error) { return s.store.RecordCount(ctx) }

@@ -184,13 +184,6 @@ func (s *Store) RegistryFields(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// RecordCount returns how many records the registry holds.
-func (s *Store) RecordCount(ctx context.Context) (int, error) {
-	var n int
-	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM records`).Scan(&n)
-	return n, err
-}
-
 // Candidates returns the records stored under any of the blocking keys,
 // each once.
 func (s *Store) Candidates(ctx context.Context, keys []string) ([]custodian.Record, error) {
@@ -254,15 +247,6 @@ func (s *Store) ScanRecords(ctx context.Context, fn func(id string, data []byte,
 		return 0, fmt.Errorf("scan records: %w", err)
 	}
 	return gen, nil
-}
-
-// Record returns one registry record.
-func (s *Store) Record(ctx context.Context, id string) (custodian.Record, error) {
-	rec, err := scanRecord(s.rdb.QueryRowContext(ctx, `SELECT record_id, data FROM records WHERE record_id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return rec, notFound("record")
-	}
-	return rec, err
 }
 
 type scanner interface{ Scan(...any) error }

@@ -56,16 +56,9 @@ func decodeError(err error) error {
 		return custodian.Errorf(custodian.EInvalid, "malformed JSON: the body ends too early")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return custodian.FieldError(clip(name), "unknown field")
+		return custodian.FieldError(custodian.EchoName(name), "unknown field")
 	}
 	return custodian.Errorf(custodian.EInvalid, "malformed JSON")
-}
-
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64]
-	}
-	return s
 }
 
 // problem is an RFC 9457 problem details document.
