@@ -63,6 +63,14 @@ func (s *Service) Authenticate(ctx context.Context, key string) (custodian.Agenc
 		return custodian.Agency{}, fmt.Errorf("authenticate: %w", err)
 	}
 	k, ok := st.keys[id]
+	if !ok {
+		// Perhaps an agency added since the state was loaded (by another
+		// process): look again at the current state before refusing.
+		if st, err = s.current(ctx); err != nil {
+			return custodian.Agency{}, fmt.Errorf("authenticate: %w", err)
+		}
+		k, ok = st.keys[id]
+	}
 	if !ok || !keyMatches(key, k.Hash) {
 		return custodian.Agency{}, errBadKey
 	}

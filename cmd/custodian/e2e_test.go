@@ -272,6 +272,12 @@ func TestLookupEndToEnd(t *testing.T) {
 		t.Errorf("no lookup log lines: %s", text)
 	}
 
+	// An agency added while the server runs can use its key at once.
+	late := lastLine(mustCLI(t, "agency", "add", "--data", d.dir, "--id", "police-3", "--name", "Late", "--group", "in-state-police"))
+	if r := call(t, "POST", base+"/v1/lookups", late, lookupBody("dppa-1", marisol, "first_name")); r.status != 201 {
+		t.Errorf("new agency: %d %s", r.status, r.raw)
+	}
+
 	// Metrics and the log's checkpoint are served.
 	if m := call(t, "GET", base+"/metrics", "", ""); m.status != 200 || !strings.Contains(m.raw, "custodian_lookups_total") {
 		t.Errorf("metrics: %d", m.status)
