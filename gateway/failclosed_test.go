@@ -193,3 +193,27 @@ func TestRevocationHoldsFromNextLookup(t *testing.T) {
 		t.Fatalf("revoked agency: %+v %v", l, err)
 	}
 }
+
+// A column added by an import can be asked for on the next lookup: the
+// import does not touch the service's loaded state, as if another process
+// had made it.
+func TestNewColumnIsKnownAtOnce(t *testing.T) {
+	svc, a, _ := newService(t, permitAll)
+	ctx := context.Background()
+	if _, err := svc.Lookup(ctx, a, ann); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Import(ctx, strings.NewReader("record_id,zip\nR1,90210\n")); err != nil {
+		t.Fatal(err)
+	}
+	req := ann
+	req.Fields = []string{"zip"}
+	l, err := svc.Lookup(ctx, a, req)
+	if err != nil || l.Released["zip"] != "90210" {
+		t.Fatalf("new column: %+v %v", l, err)
+	}
+	req.Fields = []string{"nope"}
+	if _, err := svc.Lookup(ctx, a, req); custodian.ErrorCode(err) != custodian.EInvalid {
+		t.Errorf("unknown column: %v", err)
+	}
+}

@@ -98,6 +98,18 @@ func (s *Service) Lookup(ctx context.Context, a custodian.Agency, req custodian.
 	id := s.newID("lk_")
 	for attempt := 0; ; attempt++ {
 		l, err := s.lookupAt(ctx, st, a, req, id)
+		if custodian.ErrorCode(err) == custodian.EInvalid && attempt == 0 {
+			// Refused by the state this service holds: perhaps an import
+			// added the column since. Refuse only by the current state.
+			fresh, ferr := s.current(ctx)
+			if ferr != nil {
+				return custodian.Lookup{}, fmt.Errorf("lookup: %w", ferr)
+			}
+			if fresh.gen != st.gen {
+				st = fresh
+				continue
+			}
+		}
 		if !errors.Is(err, custodian.ErrStale) {
 			return l, err
 		}
