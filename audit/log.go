@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,7 +160,11 @@ func (l *Log) Integrate(ctx context.Context) (uint64, error) {
 			}
 		}
 		for r.End() < end {
-			rows, err := l.store.Entries(ctx, r.End(), int(min(end-r.End(), readChunk)))
+			// Small reads, yielding between them: integration is background
+			// work, and a long burst of it would keep the store's writer,
+			// back from a system call, waiting for a CPU.
+			runtime.Gosched()
+			rows, err := l.store.Entries(ctx, r.End(), int(min(end-r.End(), integrateChunk)))
 			if err != nil {
 				return from, fmt.Errorf("audit integrate: read entries from %d: %w", r.End(), err)
 			}
@@ -196,8 +201,11 @@ func hasIndexPrefix(body []byte, i uint64) bool {
 	return bytes.HasPrefix(body, p)
 }
 
-// readChunk bounds one Store.Entries call.
-const readChunk = 1024
+// readChunk bounds one Store.Entries call; integrateChunk, the integrator's.
+const (
+	readChunk      = 1024
+	integrateChunk = 64
+)
 
 // checkRow checks that row is the well-formed entry at position i. Its
 // errors are *VerifyError: the integrator and Verify agree on what is wrong.

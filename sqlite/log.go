@@ -124,7 +124,8 @@ func (s *Store) NodeHashes(ctx context.Context, level uint, from uint64, n int) 
 	return out, rows.Err()
 }
 
-// LatestCheckpoint returns the signed checkpoint of the largest integrated tree.
+// LatestCheckpoint returns the signed checkpoint of the largest integrated
+// tree, once it is on disk: a published checkpoint must never be lost.
 func (s *Store) LatestCheckpoint(ctx context.Context) ([]byte, error) {
 	var note []byte
 	err := s.rdb.QueryRowContext(ctx, `SELECT note FROM log_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&note)
@@ -132,6 +133,9 @@ func (s *Store) LatestCheckpoint(ctx context.Context) ([]byte, error) {
 		return nil, notFound("checkpoint")
 	}
 	if err != nil {
+		return nil, fmt.Errorf("latest checkpoint: %w", err)
+	}
+	if err := s.wait(ctx); err != nil {
 		return nil, fmt.Errorf("latest checkpoint: %w", err)
 	}
 	return note, nil

@@ -102,7 +102,8 @@ func scanLookup(sc scanner) (custodian.Lookup, error) {
 	return l, unpackLookup(&l, dec, wh)
 }
 
-// Lookup returns one lookup by id.
+// Lookup returns one lookup by id, once what it read is on disk (its
+// released values go to the agency).
 func (s *Store) Lookup(ctx context.Context, id string) (custodian.Lookup, error) {
 	l, err := scanLookup(s.rrow(ctx, `SELECT `+lookupCols+` FROM lookups WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -110,6 +111,9 @@ func (s *Store) Lookup(ctx context.Context, id string) (custodian.Lookup, error)
 	}
 	if err != nil {
 		return l, fmt.Errorf("lookup: %w", err)
+	}
+	if err := s.wait(ctx); err != nil {
+		return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
 	}
 	return l, nil
 }

@@ -39,8 +39,12 @@ type Store struct {
 	// more than running these small queries.
 	rstmts, wstmts sync.Map
 	ops            chan op
-	done           chan struct{}
-	now            func() time.Time
+	sync           *syncer
+	// finishCheckpoint asks the writer to checkpoint what the background
+	// checkpoint left (see checkpointer).
+	finishCheckpoint chan struct{}
+	done             chan struct{}
+	now              func() time.Time
 	// gens are the generation counters as the open transaction sees them,
 	// when gensKnown. Only the writer goroutine touches them.
 	gens      [2]int64
@@ -67,15 +71,16 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "synchronous(FULL)") // the writer's is NORMAL: see durable.go
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "journal_size_limit(67108864)") // the WAL shrinks back to 64 MiB after a checkpoint
 		return "file:" + path + "?" + q.Encode() + extra
 	}
 	// The writer gets a large page cache: imports touch B-trees keyed by hashes.
 	// Checkpoints of the WAL into the database file run off the commit path
-	// (see checkpointer), so a commit never waits for one.
-	wdb, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=cache_size(-262144)&_pragma=wal_autocheckpoint(0)"))
+	// (see checkpointer), so a commit never waits for one, and neither does
+	// it wait for the disk: the syncer makes commits durable (durable.go).
+	wdb, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=cache_size(-262144)&_pragma=wal_autocheckpoint(0)&_pragma=synchronous(NORMAL)"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -92,7 +97,12 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 	}
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
-	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan op, 1024), done: make(chan struct{}), now: now}
+	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan op, 1024), sync: newSyncer(path), finishCheckpoint: make(chan struct{}, 1), done: make(chan struct{}), now: now}
+	if err := s.sync.syncWAL(); err != nil { // the migrations' commits
+		rdb.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("open sqlite: sync: %w", err)
+	}
 	for _, q := range writeStatements {
 		if _, err := prepared(wdb, &s.wstmts, q); err != nil {
 			rdb.Close()
@@ -100,16 +110,22 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 			return nil, fmt.Errorf("open sqlite: prepare: %w", err)
 		}
 	}
+	go s.sync.run()
 	go s.writer()
 	go s.checkpointer()
 	return s, nil
 }
 
 // checkpointInterval is how often the WAL is copied back into the database.
-const checkpointInterval = time.Second
+const checkpointInterval = 250 * time.Millisecond
 
 // checkpointer copies the WAL into the database file in the background
-// (PASSIVE: it never blocks the writer or readers).
+// (PASSIVE: it never blocks the writer or readers), then asks the writer to
+// finish the job between two transactions. Under steady load a background
+// checkpoint never catches up with the writer, and SQLite only starts the
+// WAL again from its beginning after a checkpoint that did: without the
+// writer's short final pass the WAL would grow for as long as the load
+// lasts, and every sync of a growing file costs a journal commit.
 func (s *Store) checkpointer() {
 	t := time.NewTicker(checkpointInterval)
 	defer t.Stop()
@@ -119,7 +135,15 @@ func (s *Store) checkpointer() {
 			return
 		case <-t.C:
 		}
-		s.rdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		s.checkpoint()
+	}
+}
+
+func (s *Store) checkpoint() {
+	s.rdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+	select {
+	case s.finishCheckpoint <- struct{}{}:
+	default:
 	}
 }
 
@@ -182,8 +206,8 @@ func applyMigration(ctx context.Context, db *sql.DB, version int, name string) e
 }
 
 // write runs fn in a write transaction shared with other waiting writes
-// (group commit: one fsync for the batch). fn's changes are durable when
-// write returns nil. If any fn of a batch fails, the batch is rolled back
+// (group commit), and returns once the batch is on disk (durable.go): fn's
+// changes are durable when write returns nil. If any fn of a batch fails, the batch is rolled back
 // and each fn is run again in a transaction of its own, so one failure
 // never takes others with it; fn must therefore be safe to run twice.
 func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
@@ -206,77 +230,114 @@ func (s *Store) submit(ctx context.Context, o op) error {
 	return <-o.errc
 }
 
+// writer runs every write. It keeps one transaction open and adds waiting
+// writes to it while the syncer makes the previous batch durable, and
+// commits when the syncer is free (or the batch is full): each fdatasync
+// then settles one large batch, and the writer never waits for the disk.
+// If a write fails, its batch is rolled back and each of its writes run
+// again alone, so that only the failing ones fail.
 func (s *Store) writer() {
-	defer close(s.done)
-	var next *op // an op taken while filling a batch that must run alone
-	for {
-		var first op
-		if next != nil {
-			first, next = *next, nil
-		} else {
-			o, ok := <-s.ops
-			if !ok {
-				return
+	defer func() {
+		close(s.sync.stop)
+		<-s.sync.stopped
+		close(s.done)
+	}()
+	var (
+		tx    *sql.Tx
+		batch []op
+		busy  bool // the syncer has a batch of ours
+		ops   = s.ops
+	)
+	// settle answers ops that ran in one transaction: at once if it failed
+	// (nothing of theirs committed), or through the syncer once it is on disk.
+	settle := func(ops []op, err error) {
+		if err != nil {
+			for _, o := range ops {
+				o.errc <- err
 			}
-			first = o
+			return
 		}
-		if first.alone {
-			first.errc <- s.runTx([]op{first})
+		s.sync.acknowledge(ops)
+		busy = true
+	}
+	commit := func() {
+		err := tx.Commit()
+		if err != nil {
+			err = fmt.Errorf("commit: %w", err)
+		}
+		settle(batch, err)
+		tx, batch = nil, nil
+	}
+	for ops != nil || tx != nil {
+		if tx != nil && (!busy || len(batch) >= maxBatch || ops == nil) {
+			commit()
 			continue
 		}
-		batch := []op{first}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case o, ok := <-s.ops:
-				if !ok {
-					break fill
-				}
-				if o.alone {
-					next = &o
-					break fill
-				}
-				batch = append(batch, o)
-			default:
-				break fill
+		select {
+		case <-s.sync.ready:
+			busy = false
+		case <-s.finishCheckpoint:
+			if tx != nil {
+				commit()
 			}
+			s.wdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		case o, ok := <-ops:
+			if !ok {
+				ops = nil
+				continue
+			}
+			if o.alone {
+				if tx != nil {
+					commit()
+				}
+				settle([]op{o}, s.runTx(o))
+				continue
+			}
+			if tx == nil {
+				var err error
+				if tx, err = s.begin(); err != nil {
+					o.errc <- err
+					continue
+				}
+			}
+			if err := o.fn(tx); err != nil {
+				tx.Rollback()
+				tx = nil
+				for _, o := range append(batch, o) {
+					settle([]op{o}, s.runTx(o))
+				}
+				batch = nil
+				continue
+			}
+			batch = append(batch, o)
 		}
-		s.commit(batch)
 	}
 }
 
-// commit runs a batch in one transaction; if any op fails, each op is run
-// again alone so that only the failing ones fail.
-func (s *Store) commit(batch []op) {
-	err := s.runTx(batch)
-	if err == nil {
-		for _, o := range batch {
-			o.errc <- nil
-		}
-		return
+// begin starts the writer's transaction.
+func (s *Store) begin() (*sql.Tx, error) {
+	select {
+	case <-s.sync.failed:
+		return nil, s.sync.fail
+	default:
 	}
-	if len(batch) == 1 {
-		batch[0].errc <- err
-		return
-	}
-	for _, o := range batch {
-		o.errc <- s.runTx([]op{o})
-	}
-}
-
-// runTx runs ops in one transaction and commits it, or rolls it back on
-// the first error.
-func (s *Store) runTx(ops []op) error {
 	s.next, s.gensKnown = -1, false
 	tx, err := s.wdb.Begin()
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
-	for _, o := range ops {
-		if err := o.fn(tx); err != nil {
-			tx.Rollback()
-			return err
-		}
+	return tx, nil
+}
+
+// runTx runs one op in a transaction of its own and commits it.
+func (s *Store) runTx(o op) error {
+	tx, err := s.begin()
+	if err != nil {
+		return err
+	}
+	if err := o.fn(tx); err != nil {
+		tx.Rollback()
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)

@@ -100,7 +100,7 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 	tr := &http.Transport{MaxIdleConns: 2048, MaxIdleConnsPerHost: 2048, IdleConnTimeout: time.Minute}
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 
-	fmt.Fprintf(io.out, "\n%d-core machine, %s per measurement, durable log (SQLite WAL, synchronous=FULL, group commit)\n\n", runtime.NumCPU(), *dur)
+	fmt.Fprintf(io.out, "\n%d-core machine, %s per measurement, durable log (SQLite WAL, group commit, each answer after the fdatasync of its batch)\n\n", runtime.NumCPU(), *dur)
 	fmt.Fprintf(io.out, "%-8s %-9s %10s %9s %9s %9s %8s\n", "clients", "server", "req/s", "p50 ms", "p99 ms", "errors", "ratio")
 	// governedLoad measures the governed server, profiling it when asked
 	// (the file keeps the last measurement's profile).
