@@ -146,6 +146,7 @@ func TestSyncFollowsWAL(t *testing.T) {
 // pass could not), so it does not grow for as long as the load lasts.
 func TestWALRestartsUnderLoad(t *testing.T) {
 	s := openTest(t)
+	s.finishFrames = 1 // finish at any length, not only at 32 MiB
 	ctx := context.Background()
 	seq := func() uint32 { // the WAL header's checkpoint sequence number
 		b, err := os.ReadFile(s.sync.wal)

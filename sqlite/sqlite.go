@@ -43,6 +43,7 @@ type Store struct {
 	// finishCheckpoint asks the writer to checkpoint what the background
 	// checkpoint left (see checkpointer).
 	finishCheckpoint chan struct{}
+	finishFrames     int
 	done             chan struct{}
 	now              func() time.Time
 	// gens are the generation counters as the open transaction sees them,
@@ -97,7 +98,7 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 	}
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
-	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan op, 1024), sync: newSyncer(path), finishCheckpoint: make(chan struct{}, 1), done: make(chan struct{}), now: now}
+	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan op, 1024), sync: newSyncer(path), finishCheckpoint: make(chan struct{}, 1), finishFrames: finishFrames, done: make(chan struct{}), now: now}
 	if err := s.sync.syncWAL(); err != nil { // the migrations' commits
 		rdb.Close()
 		wdb.Close()
@@ -117,15 +118,20 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 }
 
 // checkpointInterval is how often the WAL is copied back into the database.
-const checkpointInterval = 250 * time.Millisecond
+const checkpointInterval = time.Second
+
+// finishFrames is the WAL length (in pages) from which a checkpoint that
+// could not catch up with the writer is finished by the writer.
+const finishFrames = 8192 // 32 MiB of 4 KiB pages
 
 // checkpointer copies the WAL into the database file in the background
-// (PASSIVE: it never blocks the writer or readers), then asks the writer to
-// finish the job between two transactions. Under steady load a background
-// checkpoint never catches up with the writer, and SQLite only starts the
-// WAL again from its beginning after a checkpoint that did: without the
-// writer's short final pass the WAL would grow for as long as the load
-// lasts, and every sync of a growing file costs a journal commit.
+// (PASSIVE: it never blocks the writer or readers). SQLite starts the WAL
+// again from its beginning only in a write transaction that begins with
+// every frame copied, which under steady load never happens by itself: the
+// WAL would grow for as long as the load lasts, and every sync of a growing
+// file costs a journal commit. So once the WAL is long, the writer finishes
+// the checkpoint between two transactions (a short pause: the background
+// pass did most of the copying).
 func (s *Store) checkpointer() {
 	t := time.NewTicker(checkpointInterval)
 	defer t.Stop()
@@ -140,10 +146,18 @@ func (s *Store) checkpointer() {
 }
 
 func (s *Store) checkpoint() {
-	s.rdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
-	select {
-	case s.finishCheckpoint <- struct{}{}:
-	default:
+	var busy, frames, copied int
+	if err := s.rdb.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
+		return
+	}
+	// Even a complete checkpoint restarts nothing while the writer keeps a
+	// transaction open across it: the WAL starts again only for a
+	// transaction that begins with every frame copied.
+	if frames >= s.finishFrames {
+		select {
+		case s.finishCheckpoint <- struct{}{}:
+		default:
+		}
 	}
 }
 

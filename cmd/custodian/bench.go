@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -32,8 +35,10 @@ import (
 // Cedar per field, durable log entry in the same SQLite transaction) against
 // a bare net/http handler that decodes the same JSON and returns a fixed
 // answer, at several client counts, then the governed server's latency at
-// half its peak rate. Both run in this process on loopback, so they share
-// the machine's cores with the load generator alike.
+// half its peak rate. Both servers run in a child process (this binary with
+// --serve-bench), so the load generator shares the cores with them alike
+// but not their Go scheduler: its goroutines would otherwise queue with the
+// server's.
 func runBench(ctx context.Context, args []string, env func(string) string, io stdio) error {
 	fl := flags("bench", io)
 	clientList := fl.String("clients", "1,16,64", "comma-separated concurrent client counts")
@@ -42,9 +47,13 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 	people := fl.Int("people", 100_000, "people in the synthetic registry")
 	rateFlag := fl.Float64("rate", 0, "offered rate of the open-loop measurement (default: half the last governed rate)")
 	repeat := fl.Int("repeat", 1, "measure each point this many times, bare and governed alternating, and report the run of median governed rate")
-	cpuprofile := fl.String("cpuprofile", "", "write a CPU profile of the governed measurements to this file")
+	cpuprofile := fl.String("cpuprofile", "", "write a CPU profile of the server process (both servers, whole run) to this file")
+	serveBench := fl.String("serve-bench", "", "internal: serve the bench deployment in this folder for a parent bench process")
 	if err := parse(fl, args); err != nil {
 		return err
+	}
+	if *serveBench != "" {
+		return serveBenchChild(ctx, *serveBench, *cpuprofile, io)
 	}
 	if *repeat < 1 || *repeat > 25 {
 		return usageError{"--repeat: 1 to 25"}
@@ -68,29 +77,11 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 	if err != nil {
 		return err
 	}
-	d, err := deployment.Open(ctx, dir, slog.New(slog.DiscardHandler), nil)
+	governed, bare, stopServers, err := startBenchChild(ctx, dir, *cpuprofile)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
-	baseCh := make(chan string, 1)
-	served := make(chan error, 1)
-	go func() {
-		served <- serve(sctx, d, "127.0.0.1:0", slog.New(slog.DiscardHandler), func(b string) { baseCh <- b })
-	}()
-	var governed string
-	select {
-	case governed = <-baseCh:
-	case err := <-served:
-		return err
-	}
-	bare, closeBare, err := bareServer()
-	if err != nil {
-		return err
-	}
-	defer closeBare()
+	defer stopServers()
 
 	bodies := make([][]byte, len(subjects))
 	for i, s := range subjects {
@@ -102,21 +93,7 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 
 	fmt.Fprintf(io.out, "\n%d-core machine, %s per measurement, durable log (SQLite WAL, group commit, each answer after the fdatasync of its batch)\n\n", runtime.NumCPU(), *dur)
 	fmt.Fprintf(io.out, "%-8s %-9s %10s %9s %9s %9s %8s\n", "clients", "server", "req/s", "p50 ms", "p99 ms", "errors", "ratio")
-	// governedLoad measures the governed server, profiling it when asked
-	// (the file keeps the last measurement's profile).
 	governedLoad := func(c int) (loadResult, error) {
-		if *cpuprofile == "" {
-			return load(ctx, hc, governed+"/v1/lookups", key, bodies, c, *dur, *maxReq, 0), nil
-		}
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return loadResult{}, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return loadResult{}, err
-		}
-		defer pprof.StopCPUProfile()
 		return load(ctx, hc, governed+"/v1/lookups", key, bodies, c, *dur, *maxReq, 0), nil
 	}
 	var peak64 float64
@@ -148,15 +125,94 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 		fmt.Fprintf(io.out, "\nopen loop (%.0f req/s offered): %.0f req/s done, p50 %.2f ms, p99 %.2f ms, %d errors\n",
 			half, o.rate, ms(o.p50), ms(o.p99), o.errors)
 	}
-	stop()
-	if err := <-served; err != nil {
+	if err := stopServers(); err != nil {
+		return fmt.Errorf("bench servers: %w", err)
+	}
+	d, err := deployment.Open(ctx, dir, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
 		return err
 	}
+	defer d.Close()
 	rep, err := auditSize(ctx, d)
 	if err == nil {
 		fmt.Fprintf(io.out, "audit log: %d entries, all integrated and signed\n", rep)
 	}
 	return err
+}
+
+// startBenchChild runs this binary with --serve-bench dir and returns the
+// governed and bare base URLs it prints, and a function that stops it
+// (closing its stdin) and waits for it.
+func startBenchChild(ctx context.Context, dir, cpuprofile string) (governed, bare string, stop func() error, err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", "", nil, err
+	}
+	args := []string{"bench", "--serve-bench", dir}
+	if cpuprofile != "" {
+		args = append(args, "--cpuprofile", cpuprofile)
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Env = append(os.Environ(), benchChildEnv+"=1")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return "", "", nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", "", nil, err
+	}
+	var once sync.Once
+	var werr error
+	stop = func() error {
+		once.Do(func() { in.Close(); werr = cmd.Wait() })
+		return werr
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if _, serr := fmt.Sscan(line, &governed, &bare); err != nil || serr != nil {
+		stop()
+		return "", "", nil, fmt.Errorf("bench servers did not start (%q): %v", line, errors.Join(err, serr))
+	}
+	return governed, bare, stop, nil
+}
+
+// benchChildEnv marks the child process; tests use it to run main.
+const benchChildEnv = "CUSTODIAN_BENCH_CHILD"
+
+// serveBenchChild serves the deployment in dir and a bare server, prints
+// their base URLs on one line, and stops when stdin closes.
+func serveBenchChild(ctx context.Context, dir, cpuprofile string, io stdio) error {
+	d, err := deployment.Open(ctx, dir, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { io.in.Read(make([]byte, 1)); stop() }() // EOF (or anything) on stdin stops
+	bare, closeBare, err := bareServer()
+	if err != nil {
+		return err
+	}
+	defer closeBare()
+	return serve(sctx, d, "127.0.0.1:0", slog.New(slog.DiscardHandler), func(b string) {
+		fmt.Fprintf(io.out, "%s %s\n", b, bare)
+	})
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
