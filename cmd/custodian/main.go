@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -25,15 +24,6 @@ type stdio struct {
 }
 
 func main() {
-	// The store's writer and syncer spend much of their time in system calls
-	// (WAL writes, fdatasync). With one P per core, a goroutine back from
-	// one finds every P running request handlers and queues behind them,
-	// which holds up every waiting write. Twice the default number of Ps lets it
-	// run at once and leaves the sharing of the cores to the kernel
-	// (measured in docs/BENCHMARKS.md). GOMAXPROCS in the environment wins.
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(2 * runtime.GOMAXPROCS(0)) // the default already heeds a container's CPU limit
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Getenv, stdio{os.Stdin, os.Stdout, os.Stderr})
