@@ -2,10 +2,15 @@ package audit_test
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -135,4 +140,38 @@ func TestValueDigest(t *testing.T) {
 	if audit.ValueDigest(secret, "a", "bc", "") == audit.ValueDigest(secret, "ab", "c", "") {
 		t.Error("framing is ambiguous")
 	}
+}
+
+// A Digester reused, also from several goroutines at once, gives exactly the
+// documented construction: HMAC-SHA256(domain || len||id || len||field ||
+// len||value), in lower-case hex.
+func TestDigesterReuse(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	want := func(id, field, value string) string {
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte("custodian/audit/value-digest/v1\x00"))
+		for _, s := range []string{id, field, value} {
+			var n [8]byte
+			binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+			m.Write(n[:])
+			m.Write([]byte(s))
+		}
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	d := audit.NewDigester(secret)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				id, field, value := fmt.Sprintf("lk-%d", g), fmt.Sprintf("f%d", i%7), fmt.Sprintf("value %d", i)
+				if got := d.Value(id, field, value); got != want(id, field, value) {
+					t.Errorf("Value(%q, %q, %q) = %s, want %s", id, field, value, got, want(id, field, value))
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/custodian-project/custodian"
-	"github.com/custodian-project/custodian/audit"
 	"github.com/custodian-project/custodian/policy"
 )
 
@@ -142,7 +141,7 @@ func (s *Service) decideReview(ctx context.Context, who Staff, l custodian.Looku
 			it.State = custodian.ReviewApproved
 			l.Released[field] = v
 			entry["decision"] = "approve"
-			entry["released"] = audit.ValueDigest(s.cfg.DigestSecret, l.ID, field, v)
+			entry["released"] = s.digest.Value(l.ID, field, v)
 		} else {
 			it.State = custodian.ReviewDenied
 			l.Withheld[field] = custodian.Withheld{Reason: "denied on review: " + reason, Rules: it.Rules}

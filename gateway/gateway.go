@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/custodian-project/custodian"
+	"github.com/custodian-project/custodian/audit"
 	"github.com/custodian-project/custodian/match"
 	"github.com/custodian-project/custodian/policy"
 )
@@ -69,6 +70,7 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	newID    func(prefix string) string
+	digest   *audit.Digester // of released values, under cfg.DigestSecret
 
 	mu    sync.RWMutex
 	state *rules // policy, blocks and registry fields as of a generation
@@ -107,7 +109,7 @@ func New(store Store, std match.Standard, cfg Config, logger *slog.Logger, now f
 	for _, p := range cfg.Purposes {
 		ps[p.ID] = p
 	}
-	return &Service{store: store, std: std, cfg: cfg, purposes: ps, log: logger, now: now, newID: newID}
+	return &Service{store: store, std: std, cfg: cfg, purposes: ps, log: logger, now: now, newID: newID, digest: audit.NewDigester(cfg.DigestSecret)}
 }
 
 // RandomID returns prefix, 12 hex digits of the time in milliseconds and

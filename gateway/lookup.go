@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/custodian-project/custodian"
-	"github.com/custodian-project/custodian/audit"
 	"github.com/custodian-project/custodian/match"
 	"github.com/custodian-project/custodian/policy"
 )
@@ -266,7 +265,7 @@ type lookupEntry struct {
 func (s *Service) lookupEntry(l custodian.Lookup, m match.Result) lookupEntry {
 	released := make(map[string]string, len(l.Released))
 	for f, v := range l.Released {
-		released[f] = audit.ValueDigest(s.cfg.DigestSecret, l.ID, f, v)
+		released[f] = s.digest.Value(l.ID, f, v)
 	}
 	subj := make([]string, 0, len(l.Request.Subject))
 	for k := range l.Request.Subject {
@@ -279,7 +278,7 @@ func (s *Service) lookupEntry(l custodian.Lookup, m match.Result) lookupEntry {
 	}
 	return lookupEntry{
 		Lookup: l.ID, Agency: l.AgencyID, Purpose: l.Request.Purpose, LegalBasis: l.Request.LegalBasis,
-		SubjectIdentifiers: subj, SubjectDigest: audit.ValueDigest(s.cfg.DigestSecret, l.ID, "subject", q.String()),
+		SubjectIdentifiers: subj, SubjectDigest: s.digest.Value(l.ID, "subject", q.String()),
 		Outcome: l.Outcome, Candidates: m.Candidates, MatchStandard: s.std.Version(),
 		Record: l.RecordID, PolicyVersion: l.PolicyVersion, Decisions: loggedDecisions(l.Decisions),
 		Released: released, Status: l.Status,
