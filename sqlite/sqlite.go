@@ -221,9 +221,10 @@ func applyMigration(ctx context.Context, db *sql.DB, version int, name string) e
 
 // write runs fn in a write transaction shared with other waiting writes
 // (group commit), and returns once the batch is on disk (durable.go): fn's
-// changes are durable when write returns nil. If any fn of a batch fails, the batch is rolled back
-// and each fn is run again in a transaction of its own, so one failure
-// never takes others with it; fn must therefore be safe to run twice.
+// changes are durable when write returns nil. If any fn of a batch fails,
+// the batch is rolled back and each fn is run again in a transaction of its
+// own, so one failure never takes others with it; fn must therefore be safe
+// to run twice.
 func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	return s.submit(ctx, op{fn: fn, errc: make(chan error, 1)})
 }
@@ -294,7 +295,7 @@ func (s *Store) writer() {
 			if tx != nil {
 				commit()
 			}
-			s.wdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			s.wdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`) // best effort: the next one tries again
 		case o, ok := <-ops:
 			if !ok {
 				ops = nil
