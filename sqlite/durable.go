@@ -151,7 +151,7 @@ func (y *syncer) syncWAL() error {
 		}
 		// The WAL's directory entry must be durable too (SQLite syncs the
 		// directory of a new WAL only in synchronous=FULL).
-		if err := syncDir(filepath.Dir(y.wal)); err != nil {
+		if err := syncFile(filepath.Dir(y.wal)); err != nil {
 			f.Close()
 			return err
 		}
@@ -160,13 +160,14 @@ func (y *syncer) syncWAL() error {
 	return syscall.Fdatasync(int(y.f.Fd()))
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+// syncFile fsyncs the file or directory at path.
+func syncFile(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	defer f.Close()
+	return f.Sync()
 }
 
 // acknowledge hands committed ops to the syncer, which answers them once

@@ -38,6 +38,7 @@ type Store struct {
 	// Prepared statements of the hot path, by query text: preparing costs
 	// more than running these small queries.
 	rstmts, wstmts sync.Map
+	path           string // of the database file
 	ops            chan op
 	sync           *syncer
 	// finishCheckpoint asks the writer to checkpoint what the background
@@ -98,7 +99,7 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 	}
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
-	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan op, 1024), sync: newSyncer(path), finishCheckpoint: make(chan struct{}, 1), finishFrames: finishFrames, done: make(chan struct{}), now: now}
+	s := &Store{rdb: rdb, wdb: wdb, path: path, ops: make(chan op, 1024), sync: newSyncer(path), finishCheckpoint: make(chan struct{}, 1), finishFrames: finishFrames, done: make(chan struct{}), now: now}
 	if err := s.sync.syncWAL(); err != nil { // the migrations' commits
 		rdb.Close()
 		wdb.Close()
@@ -154,6 +155,13 @@ func (s *Store) checkpoint() {
 	// transaction open across it: the WAL starts again only for a
 	// transaction that begins with every frame copied.
 	if frames >= s.finishFrames {
+		// The pages just copied are still only in the kernel's cache; the
+		// writer's pass would wait for them (25-60 ms at 3,000 lookups/s)
+		// when SQLite syncs the database file. Sync them here instead, so
+		// the writer's pause is its own few pages (about 5 ms).
+		if err := syncFile(s.path); err != nil {
+			return // the next round tries again
+		}
 		select {
 		case s.finishCheckpoint <- struct{}{}:
 		default:
