@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // Durability off the writer's path.
@@ -36,7 +35,7 @@ type durable struct {
 type syncer struct {
 	wal  string // path of the -wal file
 	f    *os.File
-	ino  uint64
+	fi   os.FileInfo // f's, to notice a replaced WAL
 	reqs chan durable
 	// fail is set by the syncer goroutine, and failed closed after it, so
 	// the writer can refuse batches once the disk has failed.
@@ -139,8 +138,7 @@ func (y *syncer) syncWAL() error {
 	if err != nil {
 		return err
 	}
-	ino := st.Sys().(*syscall.Stat_t).Ino
-	if y.f == nil || ino != y.ino {
+	if y.f == nil || !os.SameFile(st, y.fi) {
 		if y.f != nil {
 			y.f.Close()
 			y.f = nil
@@ -155,9 +153,9 @@ func (y *syncer) syncWAL() error {
 			f.Close()
 			return err
 		}
-		y.f, y.ino = f, ino
+		y.f, y.fi = f, st
 	}
-	return syscall.Fdatasync(int(y.f.Fd()))
+	return fdatasync(y.f)
 }
 
 // syncFile fsyncs the file or directory at path.

@@ -112,8 +112,8 @@ func TestSyncFollowsWAL(t *testing.T) {
 	if _, err := s.CreateBlock(ctx, block("blk_1"), map[string]string{"k": "v"}); err != nil {
 		t.Fatal(err)
 	}
-	first := s.sync.ino
-	if first == 0 {
+	first := s.sync.fi
+	if first == nil {
 		t.Fatal("the syncer has not opened the WAL")
 	}
 	// Simulate SQLite removing the WAL and creating a new one.
@@ -132,7 +132,7 @@ func TestSyncFollowsWAL(t *testing.T) {
 	if err := s.sync.syncWAL(); err != nil {
 		t.Fatal(err)
 	}
-	if s.sync.ino == first {
+	if os.SameFile(s.sync.fi, first) {
 		t.Fatal("the syncer still holds the replaced WAL")
 	}
 	// Put the real WAL back before the store is closed.
