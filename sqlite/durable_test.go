@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -203,5 +204,49 @@ func TestSynchronousModes(t *testing.T) {
 		if want := map[string]int{"writer": 1, "reader": 2}[name]; mode != want {
 			t.Errorf("%s: synchronous = %d, want %d", name, mode, want)
 		}
+	}
+}
+
+// An import runs with the large page cache and leaves the writer with the
+// small serving one, whether it succeeds or fails.
+func TestImportCacheIsTemporary(t *testing.T) {
+	s := openTest(t)
+	cache := func() string {
+		var kib string
+		if err := s.wdb.QueryRow(`PRAGMA cache_size`).Scan(&kib); err != nil {
+			t.Fatal(err)
+		}
+		return kib
+	}
+	if got := cache(); got != writerCache {
+		t.Fatalf("serving cache_size = %s, want %s", got, writerCache)
+	}
+	rows := []custodian.Record{{ID: "R1", Values: map[string]string{"record_id": "R1", "last_name": "Lee"}}}
+	next := func(fail bool) func() (custodian.Record, error) {
+		return func() (custodian.Record, error) {
+			if len(rows) == 0 {
+				if fail {
+					return custodian.Record{}, errors.New("malformed row")
+				}
+				return custodian.Record{}, io.EOF
+			}
+			r := rows[0]
+			rows = rows[1:]
+			return r, nil
+		}
+	}
+	keys := func(custodian.Record) []string { return []string{"k"} }
+	entry := func(n int) any { return map[string]int{"rows": n} }
+	if _, _, err := s.ImportRecords(context.Background(), []string{"record_id", "last_name"}, next(false), keys, entry); err != nil {
+		t.Fatal(err)
+	}
+	if got := cache(); got != writerCache {
+		t.Errorf("after an import: cache_size = %s, want %s", got, writerCache)
+	}
+	if _, _, err := s.ImportRecords(context.Background(), []string{"record_id"}, next(true), keys, entry); err == nil {
+		t.Fatal("a failing import succeeded")
+	}
+	if got := cache(); got != writerCache {
+		t.Errorf("after a failed import: cache_size = %s, want %s", got, writerCache)
 	}
 }

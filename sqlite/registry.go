@@ -21,6 +21,11 @@ func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() 
 	var idx uint64
 	err := s.writeAlone(ctx, func(tx *sql.Tx) error {
 		n = 0
+		if _, err := tx.Exec(`PRAGMA cache_size(` + importCache + `)`); err != nil {
+			return err
+		}
+		// Back to the serving size whatever happens: the pages beyond it are freed.
+		defer tx.Exec(`PRAGMA cache_size(` + writerCache + `)`)
 		var pos int
 		if err := tx.QueryRow(`SELECT COALESCE(MAX(position) + 1, 0) FROM registry_fields`).Scan(&pos); err != nil {
 			return err

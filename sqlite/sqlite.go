@@ -57,6 +57,18 @@ type Store struct {
 	next int64
 }
 
+// The writer's page cache, in KiB as SQLite takes it (negative). Small while
+// serving: lookups append to the ends of a few B-trees, and every page the
+// cache holds is resident memory, which this kind of virtual machine makes
+// expensive (fresh pages fault in through the hypervisor, and its memory
+// monitor samples resident pages every 500 ms, stalling the process each
+// time; see docs/BENCHMARKS.md). An import, which touches B-trees keyed by
+// hashes all over, raises it for its own transaction (importCache).
+const (
+	writerCache = "-8192"   // 8 MiB
+	importCache = "-262144" // 256 MiB
+)
+
 type op struct {
 	fn    func(*sql.Tx) error
 	errc  chan error
@@ -78,11 +90,10 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 		q.Add("_pragma", "journal_size_limit(67108864)") // the WAL shrinks back to 64 MiB after a checkpoint
 		return "file:" + path + "?" + q.Encode() + extra
 	}
-	// The writer gets a large page cache: imports touch B-trees keyed by hashes.
 	// Checkpoints of the WAL into the database file run off the commit path
 	// (see checkpointer), so a commit never waits for one, and neither does
 	// it wait for the disk: the syncer makes commits durable (durable.go).
-	wdb, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=cache_size(-262144)&_pragma=wal_autocheckpoint(0)&_pragma=synchronous(NORMAL)"))
+	wdb, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=cache_size("+writerCache+")&_pragma=wal_autocheckpoint(0)&_pragma=synchronous(NORMAL)"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
