@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -41,7 +42,7 @@ import (
 // server's.
 func runBench(ctx context.Context, args []string, env func(string) string, io stdio) error {
 	fl := flags("bench", io)
-	clientList := fl.String("clients", "1,16,64", "comma-separated concurrent client counts")
+	clientList := fl.String("clients", "1,8,16,64", "comma-separated concurrent client counts")
 	dur := fl.Duration("duration", 5*time.Second, "how long each measurement runs")
 	maxReq := fl.Int("max-requests", 2_000_000, "upper bound of requests per measurement")
 	people := fl.Int("people", 100_000, "people in the synthetic registry")
@@ -94,6 +95,7 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 	fmt.Fprintf(io.out, "\n%d-core machine, %s per measurement, durable log (SQLite WAL, group commit, each answer after the fdatasync of its batch)\n\n", runtime.NumCPU(), *dur)
 	fmt.Fprintf(io.out, "%-8s %-9s %10s %9s %9s %9s %8s\n", "clients", "server", "req/s", "p50 ms", "p99 ms", "errors", "ratio")
 	var peak64 float64
+	closed := map[int]loadResult{} // governed, by client count
 	for _, c := range clients {
 		// This machine's figures drift by 10-30 % between runs: alternate
 		// bare and governed and keep the pair whose governed rate is the median.
@@ -109,6 +111,20 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 		fmt.Fprintf(io.out, "%-8d %-9s %10.0f %9.2f %9.2f %9d\n", c, "bare", b.rate, ms(b.p50), ms(b.p99), b.errors)
 		fmt.Fprintf(io.out, "%-8d %-9s %10.0f %9.2f %9.2f %9d %7.2f\n", c, "governed", g.rate, ms(g.p50), ms(g.p99), g.errors, g.rate/b.rate)
 		peak64 = g.rate
+		closed[c] = g
+	}
+	// Closed loop (as wrk measures): the client count whose rate is nearest
+	// half the last one's.
+	if len(clients) > 1 {
+		near := clients[0]
+		for _, c := range clients[:len(clients)-1] {
+			if math.Abs(closed[c].rate-peak64/2) < math.Abs(closed[near].rate-peak64/2) {
+				near = c
+			}
+		}
+		g := closed[near]
+		fmt.Fprintf(io.out, "\nclosed loop nearest half load (clients: %d): %.0f req/s, %.0f %% of the rate at %d, p99 %.2f ms\n",
+			near, g.rate, 100*g.rate/peak64, clients[len(clients)-1], ms(g.p99))
 	}
 	half := peak64 / 2
 	if *rateFlag > 0 {
@@ -116,7 +132,7 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 	}
 	if half >= 1 {
 		o := load(ctx, hc, governed+"/v1/lookups", key, bodies, clients[len(clients)-1], *dur, *maxReq, half)
-		fmt.Fprintf(io.out, "\nopen loop (%.0f req/s offered): %.0f req/s done, p50 %.2f ms, p99 %.2f ms, %d errors\n",
+		fmt.Fprintf(io.out, "open loop (%.0f req/s offered): %.0f req/s done, p50 %.2f ms, p99 %.2f ms, %d errors\n",
 			half, o.rate, ms(o.p50), ms(o.p99), o.errors)
 	}
 	if err := stopServers(); err != nil {

@@ -9,7 +9,7 @@ import (
 // checked: benchmarks are not timed tests).
 func TestBenchRuns(t *testing.T) {
 	out := mustCLI(t, "bench", "--duration", "200ms", "--clients", "1,4", "--people", "500", "--repeat", "2")
-	for _, want := range []string{"bare", "governed", "open loop", "all integrated and signed"} {
+	for _, want := range []string{"bare", "governed", "closed loop nearest half load (clients: 1)", "open loop", "all integrated and signed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bench output lacks %q:\n%s", want, out)
 		}
