@@ -53,9 +53,60 @@ type Config struct {
 
 // MatchConfig configures the match standard.
 type MatchConfig struct {
+	// Standard is "fellegi-sunter" (the default: weights from a model the
+	// custodian trains with `custodian match train`) or "exact" (every
+	// required identifier equal after normalisation).
+	Standard string `json:"standard,omitempty"`
 	// Require names the identifiers that must agree (default first_name,
 	// last_name, dob).
 	Require []string `json:"require,omitempty"`
+	// MinProbability and Margin are the Fellegi-Sunter release rule's
+	// least match probability (default 0.999) and lead in bits over the
+	// second candidate (default 10).
+	MinProbability float64 `json:"min_probability,omitempty"`
+	Margin         float64 `json:"margin,omitempty"`
+	// Purposes gives a purpose its own release rule, e.g. a tax-law
+	// purpose that requires the address to agree as well.
+	Purposes map[string]match.Rule `json:"purposes,omitempty"`
+}
+
+// Standard names.
+const (
+	StandardFS    = "fellegi-sunter"
+	StandardExact = "exact"
+)
+
+// matchRules checks the match config against the purpose catalog and
+// returns the Fellegi-Sunter rules, or nil for the exact standard.
+func matchRules(mc MatchConfig, purposes []custodian.Purpose) (*gateway.MatchRules, error) {
+	switch mc.Standard {
+	case "", StandardFS:
+	case StandardExact:
+		if mc.MinProbability != 0 || mc.Margin != 0 || len(mc.Purposes) > 0 {
+			return nil, custodian.FieldError("match", "min_probability, margin and purposes apply to the fellegi-sunter standard only")
+		}
+		return nil, nil
+	default:
+		return nil, custodian.FieldError("match.standard", "must be %q or %q", StandardFS, StandardExact)
+	}
+	rules := &gateway.MatchRules{Default: match.Rule{Require: mc.Require, MinProbability: mc.MinProbability, Margin: mc.Margin}, Purposes: map[string]match.Rule{}}
+	if err := rules.Default.Check(); err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, p := range purposes {
+		known[p.ID] = true
+	}
+	for id, r := range mc.Purposes {
+		if !known[id] {
+			return nil, custodian.FieldError("match.purposes", "%q is not a purpose in the catalog", id)
+		}
+		if err := r.Check(); err != nil {
+			return nil, fmt.Errorf("match.purposes.%s: %w", id, err)
+		}
+		rules.Purposes[id] = r
+	}
+	return rules, nil
 }
 
 // Deployment is an opened deployment folder.
@@ -157,7 +208,16 @@ func Open(ctx context.Context, dir string, logger *slog.Logger, now func() time.
 	if err != nil {
 		return nil, fmt.Errorf("open deployment: verifier: %w", err)
 	}
-	std, err := match.NewExact(cfg.Match.Require)
+	purposes := catalog(cfg.Purposes)
+	rules, err := matchRules(cfg.Match, purposes)
+	if err != nil {
+		return nil, fmt.Errorf("open deployment: %s: %w", ConfigFile, err)
+	}
+	exactRequire := cfg.Match.Require
+	if rules != nil {
+		exactRequire = nil // the exact standard is not used
+	}
+	std, err := match.NewExact(exactRequire)
 	if err != nil {
 		return nil, fmt.Errorf("open deployment: match standard: %w", err)
 	}
@@ -169,7 +229,12 @@ func Open(ctx context.Context, dir string, logger *slog.Logger, now func() time.
 	for f, c := range cfg.Fields {
 		classes[f] = c
 	}
-	svc := gateway.New(st, std, gateway.Config{Purposes: catalog(cfg.Purposes), FieldClasses: classes, DigestSecret: secret}, logger, now, nil)
+	svc := gateway.New(st, std, gateway.Config{Purposes: purposes, FieldClasses: classes, DigestSecret: secret, Match: rules}, logger, now, nil)
+	// A registry keyed for another standard is re-keyed now, logged, once.
+	if err := svc.EnsureKeys(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open deployment: %w", err)
+	}
 	lg := audit.New(st, signer, cfg.Origin, now, audit.WithLogger(logger))
 	return &Deployment{Dir: dir, Config: cfg, Store: st, Service: svc, Log: lg, Verifier: verifier}, nil
 }

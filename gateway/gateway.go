@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,11 @@ type Store interface {
 
 	SavePolicy(ctx context.Context, hash, text string, entry any) (custodian.PolicyVersion, error)
 	CurrentPolicy(ctx context.Context) (custodian.PolicyVersion, error)
+	KeyVersion(ctx context.Context) (string, error)
+	RekeyRecords(ctx context.Context, version string, keys func(custodian.Record) []string, entry func(n int) any) (int, uint64, error)
+	SaveMatchModel(ctx context.Context, hash string, model []byte, entry func(version int64) any) (int64, uint64, error)
+	CurrentMatchModel(ctx context.Context) (version int64, hash string, model []byte, err error)
+	MatchModelVersion(ctx context.Context) (int64, error) // 0 before the first training
 	Generations(ctx context.Context) (rules, registry int64, err error)
 
 	// CreateLookup fails with custodian.ErrStale, storing nothing, when the
@@ -59,6 +65,17 @@ type Config struct {
 	Purposes     []custodian.Purpose // the purpose catalog
 	FieldClasses map[string]string   // field → class; fields not named are "unclassified"
 	DigestSecret []byte              // key of the digests of released values kept in the log
+	// Match, when set, makes the deployment's standard the Fellegi-Sunter
+	// one, with the current trained model and these release rules; nil
+	// keeps the deterministic standard given to New.
+	Match *MatchRules
+}
+
+// MatchRules are the Fellegi-Sunter standard's release rules: a default
+// and, per purpose, its own (a tax-law purpose requiring the address).
+type MatchRules struct {
+	Default  match.Rule
+	Purposes map[string]match.Rule
 }
 
 // Service runs the flow. It is safe for concurrent use.
@@ -91,6 +108,16 @@ type rules struct {
 	fields  map[string]bool                // the registry's columns
 	keys    map[string]custodian.AgencyKey // active agencies by key id
 	active  map[string]custodian.Agency    // active agencies by agency id
+	keyVer  string                         // the registry's key version
+	fs      *fsStandards                   // the Fellegi-Sunter standards (nil: none trained, or not configured)
+}
+
+// fsStandards is the Fellegi-Sunter standard of one trained model, under
+// the default rule and each purpose's.
+type fsStandards struct {
+	model     int64
+	def       *match.FS
+	byPurpose map[string]*match.FS
 }
 
 // New returns a Service. now and newID may be nil for the real clock and
@@ -167,6 +194,9 @@ func (s *Service) current(ctx context.Context) (*rules, error) {
 		// Only the registry moved: the rules stand.
 		nr := *r
 		nr.regGen = regGen
+		if nr.keyVer, err = s.store.KeyVersion(ctx); err != nil { // a re-key moves the registry's generation
+			return nil, err
+		}
 		s.mu.Lock()
 		s.state = &nr
 		s.mu.Unlock()
@@ -208,8 +238,89 @@ func (s *Service) current(ctx context.Context) (*rules, error) {
 	for _, f := range fields {
 		nr.fields[f] = true
 	}
+	if nr.keyVer, err = s.store.KeyVersion(ctx); err != nil {
+		return nil, err
+	}
+	if nr.fs, err = s.loadFS(ctx, r); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	s.state = nr
 	s.mu.Unlock()
 	return nr, nil
+}
+
+// keyFunc returns the version and function of the registry's blocking keys
+// under the deployment's standard.
+func (s *Service) keyFunc() (string, func(custodian.Record) []string) {
+	if s.cfg.Match != nil {
+		return match.BlockingVersion, match.BlockingKeys
+	}
+	return s.std.KeyVersion(), s.std.RecordKeys
+}
+
+// EnsureKeys re-keys the registry, logged, when its records are keyed for
+// another standard than the deployment's (a changed config, or a registry
+// from before key versions); otherwise it does nothing.
+func (s *Service) EnsureKeys(ctx context.Context) error {
+	want, keys := s.keyFunc()
+	cur, err := s.store.KeyVersion(ctx)
+	if err != nil || cur == want {
+		return err
+	}
+	n, idx, err := s.store.RekeyRecords(ctx, want, keys, func(n int) any {
+		return map[string]any{"action": "rekey", "key_version": want, "previous_key_version": cur, "records": n}
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("registry re-keyed", "key_version", want, "records", n, "log_index", idx)
+	return nil
+}
+
+// loadFS builds the Fellegi-Sunter standards of the current model, reusing
+// prev's when the model has not changed.
+func (s *Service) loadFS(ctx context.Context, prev *rules) (*fsStandards, error) {
+	if s.cfg.Match == nil {
+		return nil, nil
+	}
+	v, err := s.store.MatchModelVersion(ctx)
+	if err != nil || v == 0 {
+		return nil, err
+	}
+	if prev != nil && prev.fs != nil && prev.fs.model == v {
+		return prev.fs, nil
+	}
+	tm, err := s.MatchModel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fs := &fsStandards{model: tm.Version, byPurpose: map[string]*match.FS{}}
+	if fs.def, err = match.NewFS(tm.Model, s.cfg.Match.Default); err != nil {
+		return nil, fmt.Errorf("match model %d: %w", tm.Version, err)
+	}
+	for p, rule := range s.cfg.Match.Purposes {
+		if fs.byPurpose[p], err = match.NewFS(tm.Model, rule); err != nil {
+			return nil, fmt.Errorf("match model %d, purpose %s: %w", tm.Version, p, err)
+		}
+	}
+	return fs, nil
+}
+
+// standard returns the match standard for a purpose, or an EUnavailable
+// error when the deployment cannot match yet.
+func (s *Service) standard(st *rules, purpose string) (match.Standard, error) {
+	if want, _ := s.keyFunc(); st.keyVer != want {
+		return nil, custodian.Errorf(custodian.EUnavailable, "the registry is being re-keyed for the match standard; try again shortly")
+	}
+	if s.cfg.Match == nil {
+		return s.std, nil
+	}
+	if st.fs == nil {
+		return nil, custodian.Errorf(custodian.EUnavailable, "no match model has been trained yet")
+	}
+	if f, ok := st.fs.byPurpose[purpose]; ok {
+		return f, nil
+	}
+	return st.fs.def, nil
 }

@@ -136,7 +136,11 @@ func (s *Service) lookupAt(ctx context.Context, st *rules, a custodian.Agency, r
 	if err := s.validate(req, st.fields); err != nil {
 		return custodian.Lookup{}, err
 	}
-	keys, err := s.std.QueryKeys(req.Subject)
+	std, err := s.standard(st, req.Purpose)
+	if err != nil {
+		return custodian.Lookup{}, err
+	}
+	keys, err := std.QueryKeys(req.Subject)
 	if err != nil {
 		return custodian.Lookup{}, err
 	}
@@ -144,7 +148,7 @@ func (s *Service) lookupAt(ctx context.Context, st *rules, a custodian.Agency, r
 	if err != nil {
 		return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
 	}
-	m := s.std.Decide(req.Subject, cands)
+	m := std.Decide(req.Subject, cands)
 
 	l := custodian.Lookup{
 		ID: id, AgencyID: a.ID, Request: req, Outcome: m.Outcome,
@@ -180,7 +184,7 @@ func (s *Service) lookupAt(ctx context.Context, st *rules, a custodian.Agency, r
 		}
 	}
 	l.Status = status(l)
-	if err := s.store.CreateLookup(ctx, &l, reviews, s.lookupEntry(l, m), st.gen, st.regGen); err != nil {
+	if err := s.store.CreateLookup(ctx, &l, reviews, s.lookupEntry(l, m, std.Version()), st.gen, st.regGen); err != nil {
 		if errors.Is(err, custodian.ErrStale) {
 			return custodian.Lookup{}, err
 		}
@@ -262,7 +266,7 @@ type lookupEntry struct {
 	Status             custodian.Status      `json:"status"`
 }
 
-func (s *Service) lookupEntry(l custodian.Lookup, m match.Result) lookupEntry {
+func (s *Service) lookupEntry(l custodian.Lookup, m match.Result, standard string) lookupEntry {
 	released := make(map[string]string, len(l.Released))
 	for f, v := range l.Released {
 		released[f] = s.digest.Value(l.ID, f, v)
@@ -279,7 +283,7 @@ func (s *Service) lookupEntry(l custodian.Lookup, m match.Result) lookupEntry {
 	return lookupEntry{
 		Lookup: l.ID, Agency: l.AgencyID, Purpose: l.Request.Purpose, LegalBasis: l.Request.LegalBasis,
 		SubjectIdentifiers: subj, SubjectDigest: s.digest.Value(l.ID, "subject", q.String()),
-		Outcome: l.Outcome, Candidates: m.Candidates, MatchStandard: s.std.Version(),
+		Outcome: l.Outcome, Candidates: m.Candidates, MatchStandard: standard,
 		Record: l.RecordID, PolicyVersion: l.PolicyVersion, Decisions: loggedDecisions(l.Decisions),
 		Released: released, Status: l.Status,
 	}

@@ -133,7 +133,11 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, idx, err := s.store.ImportRecords(ctx, rr.Fields, rr.Next, s.std.RecordKeys, func(n int) any {
+	if err := s.EnsureKeys(ctx); err != nil {
+		return 0, err
+	}
+	_, keys := s.keyFunc()
+	n, idx, err := s.store.ImportRecords(ctx, rr.Fields, rr.Next, keys, func(n int) any {
 		return map[string]any{"action": "import", "records": n, "columns": rr.Fields, "file_sha256": rr.Digest()}
 	})
 	if err != nil {

@@ -70,6 +70,9 @@ func IsDate(identifier string) bool {
 // Version implements Standard.
 func (e *Exact) Version() string { return e.version }
 
+// KeyVersion implements Standard: the keys are the version's.
+func (e *Exact) KeyVersion() string { return e.version }
+
 // Required implements Standard; the slice is the caller's to keep.
 func (e *Exact) Required() []string { return append([]string(nil), e.required...) }
 

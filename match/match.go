@@ -24,6 +24,10 @@ type Standard interface {
 	// "exact:v1:first_name,last_name,dob". Keys depend on it: when it
 	// changes, the store's key index must be rebuilt with RecordKeys.
 	Version() string
+	// KeyVersion names the blocking keys alone: records keyed under one
+	// KeyVersion need no re-keying when Version changes otherwise (a
+	// retrained model, another release rule).
+	KeyVersion() string
 	// Required lists the identifiers a query must carry.
 	Required() []string
 	// QueryKeys returns the blocking keys to look candidates up under, or

@@ -28,6 +28,7 @@ import (
 
 	"github.com/custodian-project/custodian"
 	"github.com/custodian-project/custodian/deployment"
+	"github.com/custodian-project/custodian/match"
 	"github.com/custodian-project/custodian/synth"
 	"github.com/custodian-project/custodian/web"
 )
@@ -110,6 +111,9 @@ func runBench(ctx context.Context, args []string, env func(string) string, io st
 		b, g := pairs[len(pairs)/2].b, pairs[len(pairs)/2].g
 		fmt.Fprintf(io.out, "%-8d %-9s %10.0f %9.2f %9.2f %9d\n", c, "bare", b.rate, ms(b.p50), ms(b.p99), b.errors)
 		fmt.Fprintf(io.out, "%-8d %-9s %10.0f %9.2f %9.2f %9d %7.2f\n", c, "governed", g.rate, ms(g.p50), ms(g.p99), g.errors, g.rate/b.rate)
+		if g.errors > 0 || b.errors > 0 {
+			return fmt.Errorf("%d governed and %d bare requests failed at %d clients: the figures would mean nothing", g.errors, b.errors, c)
+		}
 		peak64 = g.rate
 		closed[c] = g
 	}
@@ -254,6 +258,9 @@ func benchDeployment(ctx context.Context, dir string, people int) (string, []map
 	}
 	defer d.Close()
 	if _, err := d.Service.Import(ctx, bytes.NewReader(reg.Bytes())); err != nil {
+		return "", nil, err
+	}
+	if _, err := d.Service.TrainMatchModel(ctx, nil, match.TrainOptions{Seed: 1}); err != nil {
 		return "", nil, err
 	}
 	if _, err := d.Service.ApplyPolicy(ctx, demoPolicy); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/custodian-project/custodian"
 	"github.com/custodian-project/custodian/deployment"
+	"github.com/custodian-project/custodian/match"
 	"github.com/custodian-project/custodian/synth"
 )
 
@@ -110,6 +111,10 @@ func setupDemo(ctx context.Context, dir string, people int) error {
 		pw.CloseWithError(err)
 	}()
 	if _, err := d.Service.Import(ctx, pr); err != nil {
+		return err
+	}
+	// The match model from the registry alone, as `custodian match train`.
+	if _, err := d.Service.TrainMatchModel(ctx, nil, match.TrainOptions{Seed: 1}); err != nil {
 		return err
 	}
 	if _, err := d.Service.ApplyPolicy(ctx, demoPolicy); err != nil {

@@ -80,6 +80,7 @@ func newDeployment(t *testing.T) *testDeployment {
 	os.WriteFile(cfgPath, raw, 0o644)
 
 	mustCLI(t, "import", "--data", dir, "testdata/registry.csv")
+	mustCLI(t, "match", "train", "--data", dir)
 	mustCLI(t, "policy", "apply", "--data", dir, "demo.cedar")
 	d := &testDeployment{dir: dir, keys: map[string]string{}}
 	for _, a := range [][2]string{{"police-1", "in-state-police"}, {"police-2", "in-state-police"}, {"court-1", "courts"},

@@ -71,6 +71,7 @@ func verbs() map[string]verb {
 		"review": {"list, show, approve or deny held fields", runReview},
 		"block":  {"add, lift or list blocks (court or executive orders)", runBlock},
 		"audit":  {"verify the log, print checkpoints and proofs", runAudit},
+		"match":  {"train the match model, print it, or dry-run it over a file", runMatch},
 		"serve":  {"serve the API over a deployment", runServe},
 		"demo":   {"create a demo deployment and serve it", runDemo},
 		"bench":  {"measure governed lookups against a bare handler", runBench},

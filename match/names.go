@@ -1,0 +1,524 @@
+package match
+
+import "strings"
+
+// Name comparison levels, best first. A given name or surname pair is put
+// at the best level it reaches; the Fellegi–Sunter weights of each level
+// are estimated from the custodian's own data, so the levels only need to
+// order evidence, not to weigh it.
+const (
+	nameExact    = iota // same norm, or differing only in particles, spaces and hyphens
+	nameVariant         // nickname or transliteration variant (variants.csv, nicknames.csv)
+	nameJW92            // Jaro–Winkler similarity of the cores >= 0.92
+	namePhonetic        // same phonetic code
+	nameJW85            // Jaro–Winkler similarity of the cores >= 0.85
+	namePart            // one name's words contain the other's: garcia / garcia lopez, mary / mary ann
+	nameInitial         // one side is only initials, and the first equals the other's initial
+	nameElse            // disagree
+	nameMissing  = -1   // either side empty after normalisation
+)
+
+// nameInfo is a normalised given name or surname with everything the
+// comparisons need, computed once per value so that nameLevel does not
+// allocate.
+type nameInfo struct {
+	norm     string   // Normalize(s)
+	tokens   []string // words of norm; particles stay, see isParticle
+	core     string   // norm without particles, spaces and hyphens: "van der berg" -> "berg"
+	phonetic string   // phoneticCode(core); "" when the code would be no evidence
+	initial  byte     // first letter of norm if it is a-z, else 0
+}
+
+func newNameInfo(s string) nameInfo {
+	n := nameInfo{norm: Normalize(s)}
+	if n.norm == "" {
+		return n
+	}
+	n.tokens = strings.Split(n.norm, " ")
+	n.core = nameCore(n.tokens)
+	if !onlyInitials(n.tokens) {
+		n.phonetic = phoneticCode(n.core) // initials sound like nothing
+	}
+	if c := n.norm[0]; 'a' <= c && c <= 'z' {
+		n.initial = c
+	}
+	return n
+}
+
+// nameLevel compares a query name with a registry name and returns the
+// best level they agree at. It is symmetric and does not allocate.
+//
+// When one name's words contain the other's (garcia / garcia lopez), the
+// pair is namePart unless it is exact or a variant: the Jaro–Winkler and
+// phonetic levels are for misspellings, and the similarity of
+// "garcialopez" to "garcia" (0.91) measures the extra word instead.
+func nameLevel(q, r *nameInfo, variants *variantTable) int {
+	switch {
+	case q.norm == "" || r.norm == "":
+		return nameMissing
+	case q.norm == r.norm || q.core == r.core || joinedEqual(q.norm, r.norm):
+		return nameExact
+	case variants != nil && variants.match(q.core, r.core):
+		return nameVariant
+	case wordsWithin(q.tokens, r.tokens) || wordsWithin(r.tokens, q.tokens):
+		return namePart
+	}
+	jw := jaroWinkler(q.core, r.core)
+	switch {
+	case jw.atLeast(92):
+		return nameJW92
+	case q.phonetic != "" && q.phonetic == r.phonetic:
+		return namePhonetic
+	case jw.atLeast(85):
+		return nameJW85
+	case q.initial != 0 && q.initial == r.initial && (onlyInitials(q.tokens) || onlyInitials(r.tokens)):
+		return nameInitial
+	}
+	return nameElse
+}
+
+// isParticle reports whether word i of a name is a particle that the core
+// leaves out when a real word follows it. The conjunctions of Spanish,
+// Portuguese and Catalan double surnames (garcia y lopez) count only
+// between words, because a leading single letter is an initial.
+//
+// Mac, Mc, O', D', Fitz and Ap are not particles: MacDonald is not
+// Donald, so they stay in the core, glued to the next word.
+func isParticle(w string, i int) bool {
+	switch w {
+	case "van", "von", "vom", "der", "den", "de", "des", "del", "della", "delle", "dei", "degli",
+		"di", "da", "das", "dos", "du", "la", "le", "lo", "las", "los", "ter", "ten", "het", "op",
+		"zu", "zum", "zur", "af", "av", "bin", "ibn", "bint", "binti", "al", "el", "ben":
+		return true
+	case "y", "e", "i":
+		return i > 0
+	}
+	return false
+}
+
+// nameCore joins the words that are not particles. Particles are left out
+// only before a real word, so a name made of particles alone (the
+// Vietnamese surname Le, a given name Ben) keeps them. Arabic Abd- names
+// are then folded, see foldAbd.
+func nameCore(tokens []string) string {
+	last := -1 // the last word that is not a particle
+	for i, t := range tokens {
+		if !isParticle(t, i) {
+			last = i
+		}
+	}
+	var b strings.Builder
+	for i, t := range tokens {
+		if i < last && isParticle(t, i) {
+			continue
+		}
+		b.WriteString(t)
+	}
+	return foldAbd(b.String())
+}
+
+// abdPrefixes are the spellings of Arabic "abd al" (servant of) glued to
+// the next word, with the article assimilated or not: abdul, abdel,
+// abdur (abdurrahman), abdus (abdussalam), ...
+var abdPrefixes = [...]string{"abdoul", "abdool", "abdul", "abdel", "abdal", "abdol", "abdil",
+	"abdur", "abdus", "abder", "abdes", "abdar", "abdas"}
+
+// foldAbd spells the article of an Abd- name one way: "abd al rahman"
+// loses "al" as a particle, and abdulrahman, abdelrahman, abdurrahman and
+// abd ar-rahman all become "abdrahman" too. The prefix is folded only
+// when at least two letters follow it, so Abdul and Abdel alone stay as
+// they are (variants.csv groups them).
+func foldAbd(core string) string {
+	if len(core) < 7 || core[:3] != "abd" {
+		return core
+	}
+	for _, p := range abdPrefixes {
+		if len(core) >= len(p)+2 && strings.HasPrefix(core, p) {
+			return "abd" + core[len(p):]
+		}
+	}
+	return core
+}
+
+// joinedEqual reports whether a and b are equal once their spaces are
+// dropped: "van der berg" and "vanderberg".
+func joinedEqual(a, b string) bool {
+	i, j := 0, 0
+	for {
+		for i < len(a) && a[i] == ' ' {
+			i++
+		}
+		for j < len(b) && b[j] == ' ' {
+			j++
+		}
+		if i == len(a) || j == len(b) {
+			return i == len(a) && j == len(b)
+		}
+		if a[i] != b[j] {
+			return false
+		}
+		i++
+		j++
+	}
+}
+
+// maxPartWords bounds the word-containment test, which is quadratic;
+// real names have far fewer words.
+const maxPartWords = 16
+
+// wordsWithin reports whether every word of a that is not a dropped
+// particle is one of b's words. Identical word lists never reach it
+// (they are exact).
+func wordsWithin(a, b []string) bool {
+	if len(a) > maxPartWords || len(b) > maxPartWords {
+		return false
+	}
+	last := -1
+	for i, t := range a {
+		if !isParticle(t, i) {
+			last = i
+		}
+	}
+	seen := false
+	for i, t := range a {
+		if i < last && isParticle(t, i) {
+			continue
+		}
+		found := false
+		for _, u := range b {
+			if t == u {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+		seen = true
+	}
+	return seen
+}
+
+// onlyInitials reports whether every word is a single letter: "j", "j r".
+func onlyInitials(tokens []string) bool {
+	for _, t := range tokens {
+		if len(t) != 1 || t[0] < 'a' || t[0] > 'z' {
+			return false
+		}
+	}
+	return len(tokens) > 0
+}
+
+// jwScore is a Jaro–Winkler similarity kept as an exact fraction, so that
+// a pair on a threshold (maria / mario is exactly 0.92) falls the same
+// way on every machine.
+type jwScore struct{ num, den int }
+
+// atLeast reports whether the score is at least pct/100.
+func (s jwScore) atLeast(pct int) bool { return 100*s.num >= pct*s.den }
+
+func (s jwScore) float() float64 { return float64(s.num) / float64(s.den) }
+
+// jwMaxRunes bounds the letters compared, so that the buffers live on the
+// stack and a hostile value cannot make the quadratic scan slow. Longer
+// names are compared on their first jwMaxRunes letters.
+const jwMaxRunes = 128
+
+// jaroWinkler is the Jaro–Winkler similarity as in Winkler's strcmp95
+// (the US Census record-linkage comparator, without its similar-letter
+// and long-string adjustments): matching letters within
+// max(len)/2 - 1 of each other, half-transpositions rounded down, and a
+// prefix bonus of 0.1 per common leading letter, up to four.
+//
+// It is written here rather than taken from github.com/adrg/strutil,
+// whose Compare allocates on every call (about 200 ns and 2 allocations
+// a pair) and uses a match window one letter wider than the definition,
+// which lifts short names: mary / myra is 0.925 there, 0.70 here.
+func jaroWinkler(a, b string) jwScore {
+	if a > b {
+		a, b = b, a // the same order both ways round, so the score is symmetric
+	}
+	var abuf, bbuf [jwMaxRunes]rune
+	x, y := appendRunes(abuf[:0], a), appendRunes(bbuf[:0], b)
+	la, lb := len(x), len(y)
+	if la == 0 || lb == 0 {
+		return jwScore{0, 1}
+	}
+	window := max(la, lb)/2 - 1
+	if window < 0 {
+		window = 0
+	}
+	var xm, ym [jwMaxRunes]bool
+	m := 0
+	for i, c := range x {
+		for j := max(0, i-window); j < min(lb, i+window+1); j++ {
+			if !ym[j] && y[j] == c {
+				xm[i], ym[j] = true, true
+				m++
+				break
+			}
+		}
+	}
+	if m == 0 {
+		return jwScore{0, 1}
+	}
+	half, j := 0, 0
+	for i := range la {
+		if !xm[i] {
+			continue
+		}
+		for !ym[j] {
+			j++
+		}
+		if x[i] != y[j] {
+			half++
+		}
+		j++
+	}
+	t := half / 2
+	l := 0
+	for l < 4 && l < la && l < lb && x[l] == y[l] {
+		l++
+	}
+	// jaro = (m/la + m/lb + (m-t)/m) / 3 = n/d; jw = jaro + l/10 (1 - jaro).
+	n := m*m*(la+lb) + (m-t)*la*lb
+	d := 3 * la * lb * m
+	return jwScore{num: 10*n + l*(d-n), den: 10 * d}
+}
+
+// appendRunes appends the runes of s to buf up to its capacity.
+func appendRunes(buf []rune, s string) []rune {
+	for _, r := range s {
+		if len(buf) == cap(buf) {
+			break
+		}
+		buf = append(buf, r)
+	}
+	return buf
+}
+
+// phoneticCode is the standard's own phonetic key of a name's core: a
+// Metaphone-like consonant skeleton that keeps the class of the first
+// vowel, tuned for the spellings that differ between registries in
+// English, German, Slavic, Arabic and Spanish transliteration. Rules, in
+// order of precedence at each letter:
+//
+//   - Only a-z: a core with any other letter or digit has no code.
+//   - Start: kn-, gn-, pn-, ps-, wr- drop their first letter; x- is S;
+//     mc- is read mac- (McDonald/MacDonald); y- before a vowel is a glide
+//     and dropped (Yekaterina/Ekaterina, Yusuf/Usuf).
+//   - The first vowel is written as its class, a, e (e, i, y) or o (o, u),
+//     first if the name starts with it, else after the first consonant
+//     (Dmitri and Dimitri TeMTR): Omar/Umar oMR and Muhammad/Mohammed
+//     MoHMT agree, while Hassan HaSN and Hussein HoSN, Omar and Amir aMR,
+//     Jane JaN and June JoN do not. Later vowels are dropped, so German ue/oe/ae spellings fold with
+//     the umlaut-less ones (Jürgen, Juergen, Jurgen JoRJN; Müller,
+//     Mueller) and -ski/-sky agree.
+//   - c: cz, ch, sch, tch, tsch are X (ch before r is K: Christopher);
+//     c before e, i, y is S, else K. k, kh, q are K.
+//   - g: before e, i, y is J (Geoffrey/Jeffrey); gh is G at the start or
+//     before a vowel, else silent (Hugh, Wright). dg before e/i/y, dj,
+//     dzh and zh are J (Djamel/Jamal, Zhukov/Joukov).
+//   - j: after a vowel and not before one is a glide and dropped (Sergej,
+//     Nikolaj, Czajkowski), else J.
+//   - h: kept only at the start or after a vowel, and only before a vowel
+//     (Mohammed/Muhammad MoHMT; Ahmed/Ahmad aMT).
+//   - d is T (Schmidt/Schmitt), th is T (Catherine/Kathryn KaTRN), tz is S
+//     (Schultz/Schulz).
+//   - ph, v and w are F (Ivanov/Ivanow, Kowalski/Kovalsky,
+//     Tchaikovsky/Czajkowski XaKFSK); sh is X; x is KS; z is S.
+//   - The same code from adjacent letters is written once (ll, tt, dt,
+//     ck); a vowel in between keeps both (Tatiana TaTN).
+//   - A code with fewer than two consonants is no code: Li, Lee, Liu and
+//     Wu, or Ali, Eli and Ella, would otherwise agree.
+func phoneticCode(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return ""
+		}
+	}
+	at := func(i int) byte {
+		if i < 0 || i >= len(s) {
+			return 0
+		}
+		return s[i]
+	}
+	b := make([]byte, 0, len(s)+2)
+	var last byte // code of the previous letter; 0 after a vowel or silent letter
+	emit := func(c byte) {
+		if c != last {
+			b = append(b, c)
+		}
+		last = c
+	}
+	var first byte      // class of the first vowel, 0 before it
+	vowelFirst := false // the name starts with a vowel
+	i := 0
+	switch {
+	case len(s) < 2:
+	case s[:2] == "kn" || s[:2] == "gn" || s[:2] == "pn" || s[:2] == "ps" || s[:2] == "wr":
+		i = 1
+	case s[0] == 'x':
+		emit('S')
+		i = 1
+	case s[:2] == "mc":
+		emit('M')
+		first = 'a'
+		i = 1
+	case s[0] == 'y' && isVowel(s[1]):
+		i = 1
+	}
+	for ; i < len(s); i++ {
+		c, next, next2 := s[i], at(i+1), at(i+2)
+		switch c {
+		case 'a', 'e', 'i', 'o', 'u', 'y':
+			if first == 0 {
+				first, vowelFirst = vowelClass(c), len(b) == 0
+			}
+			last = 0
+		case 'b':
+			emit('B')
+		case 'c':
+			switch {
+			case next == 'z':
+				emit('X')
+				i++
+			case next == 'h':
+				if next2 == 'r' {
+					emit('K')
+				} else {
+					emit('X')
+				}
+				i++
+			case softVowel(next):
+				emit('S')
+			default:
+				emit('K')
+			}
+		case 'd':
+			switch {
+			case next == 'g' && softVowel(next2):
+				emit('J')
+				i++
+			case next == 'j':
+				emit('J')
+				i++
+			case next == 'z' && next2 == 'h':
+				emit('J')
+				i += 2
+			default:
+				emit('T')
+			}
+		case 'f':
+			emit('F')
+		case 'g':
+			switch {
+			case next == 'h':
+				if i == 0 || isVowel(next2) || next2 == 'y' {
+					emit('G')
+				} else {
+					last = 0
+				}
+				i++
+			case softVowel(next):
+				emit('J')
+			default:
+				emit('G')
+			}
+		case 'h':
+			if (i == 0 || isVowel(s[i-1]) || s[i-1] == 'y') && (isVowel(next) || next == 'y') {
+				emit('H')
+			}
+		case 'j':
+			if i > 0 && (isVowel(s[i-1]) || s[i-1] == 'y') && !isVowel(next) && next != 'y' {
+				last = 0
+			} else {
+				emit('J')
+			}
+		case 'k':
+			if next == 'h' {
+				i++
+			}
+			emit('K')
+		case 'l', 'm', 'n', 'r':
+			emit(c - 'a' + 'A')
+		case 'p':
+			if next == 'h' {
+				emit('F')
+				i++
+			} else {
+				emit('P')
+			}
+		case 'q':
+			emit('K')
+		case 's':
+			switch {
+			case next == 'c' && next2 == 'h':
+				emit('X')
+				i += 2
+			case next == 'h':
+				emit('X')
+				i++
+			default:
+				emit('S')
+			}
+		case 't':
+			switch {
+			case next == 'c' && next2 == 'h':
+				emit('X')
+				i += 2
+			case next == 's' && next2 == 'c' && at(i+3) == 'h':
+				emit('X')
+				i += 3
+			case next == 'h':
+				emit('T')
+				i++
+			case next == 'z':
+				emit('S')
+				i++
+			default:
+				emit('T')
+			}
+		case 'v', 'w':
+			emit('F')
+		case 'x':
+			emit('K')
+			emit('S')
+		case 'z':
+			if next == 'h' {
+				emit('J')
+				i++
+			} else {
+				emit('S')
+			}
+		}
+	}
+	if len(b) < 2 {
+		return ""
+	}
+	switch {
+	case first == 0:
+		return string(b)
+	case vowelFirst:
+		return string(first) + string(b)
+	}
+	return string(b[:1]) + string(first) + string(b[1:])
+}
+
+// vowelClass is the letter phoneticCode writes for a name's first vowel.
+func vowelClass(c byte) byte {
+	switch c {
+	case 'a':
+		return 'a'
+	case 'o', 'u':
+		return 'o'
+	}
+	return 'e'
+}
+
+func isVowel(c byte) bool {
+	return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'
+}
+
+// softVowel reports whether c softens a preceding g (or dg) to J.
+func softVowel(c byte) bool { return c == 'e' || c == 'i' || c == 'y' }

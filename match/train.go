@@ -1,0 +1,435 @@
+package match
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/custodian-project/custodian"
+)
+
+// Registry is the registry prepared for the Fellegi-Sunter standard in
+// memory: every record's identifiers normalised once, and the blocking
+// index. Train and the dry run use it; the gateway finds candidates through
+// RecordKeys in its own index.
+type Registry struct {
+	ids     []string
+	persons []person
+	blocks  map[string][]int32
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{blocks: map[string][]int32{}} }
+
+// Add adds a record (it must not be added twice).
+func (g *Registry) Add(r custodian.Record) {
+	p := recordPerson(r)
+	i := int32(len(g.persons))
+	g.ids = append(g.ids, r.ID)
+	g.persons = append(g.persons, p)
+	for _, k := range blockingKeys(&p) {
+		g.blocks[k] = append(g.blocks[k], i)
+	}
+}
+
+// Len is the number of records.
+func (g *Registry) Len() int { return len(g.persons) }
+
+// candidates returns the distinct records sharing a blocking key with q.
+func (g *Registry) candidates(q *person, buf []int32) []int32 {
+	buf = buf[:0]
+	for _, k := range blockingKeys(q) {
+		buf = append(buf, g.blocks[k]...)
+	}
+	slices.Sort(buf)
+	return slices.Compact(buf)
+}
+
+// Match decides a query against the whole registry (the dry run's path).
+func (f *FS) Match(g *Registry, q map[string]string) Decision {
+	qp := newPerson(func(id string) string { return q[id] })
+	idx := g.candidates(&qp, nil)
+	cands := make([]person, len(idx))
+	ids := make([]string, len(idx))
+	for j, i := range idx {
+		cands[j], ids[j] = g.persons[i], g.ids[i]
+	}
+	return f.decide(&qp, cands, ids)
+}
+
+// TrainOptions bound the estimation.
+type TrainOptions struct {
+	RandomPairs   int    // pairs sampled for u (default 1,000,000)
+	MaxRecords    int    // registry records whose blocked pairs feed EM (default 200,000)
+	MaxIterations int    // EM iterations (default 100)
+	Seed          uint64 // the sample's seed
+}
+
+// Train estimates a model from the registry without labels. u comes from
+// random pairs of registry records (almost all of which are different
+// people). m comes from expectation-maximisation over blocked candidate
+// pairs, with u held fixed: the pairs of registry records that share a
+// blocking key, and the pairs of each sample query (if any) with its
+// candidates. Value frequencies for the term-frequency adjustment and the
+// prior (one over the registry's size) come from the registry.
+func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, error) {
+	n := g.Len()
+	if n < 2 {
+		return nil, fmt.Errorf("match train: the registry needs at least 2 records, has %d", n)
+	}
+	if opt.RandomPairs <= 0 {
+		opt.RandomPairs = 1_000_000
+	}
+	if opt.MaxRecords <= 0 {
+		opt.MaxRecords = 200_000
+	}
+	if opt.MaxIterations <= 0 {
+		opt.MaxIterations = 100
+	}
+	rng := rand.New(rand.NewPCG(opt.Seed, 0x6d61746368))
+	m := &Model{Prior: 1 / float64(n), TF: map[string]map[string]float64{}}
+
+	// u: level frequencies over random pairs (every pair, in a registry
+	// small enough), shrunk toward the prior.
+	counts := make([][]float64, len(comparisons))
+	for i, c := range comparisons {
+		counts[i] = make([]float64, len(c.levels))
+	}
+	count := func(a, b int) {
+		for i := range comparisons {
+			if l := comparisons[i].level(&g.persons[a], &g.persons[b]); l >= 0 {
+				counts[i][l]++
+			}
+		}
+	}
+	sampled := opt.RandomPairs
+	if all := n * (n - 1) / 2; all <= opt.RandomPairs {
+		sampled = all
+		for a := 0; a < n; a++ {
+			for b := a + 1; b < n; b++ {
+				count(a, b)
+			}
+		}
+	} else {
+		for k := 0; k < opt.RandomPairs; k++ {
+			a, b := rng.IntN(n), rng.IntN(n-1)
+			if b >= a {
+				b++
+			}
+			count(a, b)
+		}
+	}
+	for i, c := range comparisons {
+		p := ComparisonParams{Name: c.name}
+		total := sum(counts[i])
+		for j, name := range c.levels {
+			u := (counts[i][j] + uPriorWeight*c.uPrior[j]) / (total + uPriorWeight)
+			p.Levels = append(p.Levels, LevelParams{Name: name, U: max(u, 1e-9)})
+		}
+		m.Comparisons = append(m.Comparisons, p)
+	}
+
+	// Term frequencies.
+	for _, c := range comparisons {
+		if c.tf == nil {
+			continue
+		}
+		freq := map[string]float64{}
+		for i := range g.persons {
+			if v := c.tf(&g.persons[i]); v != "" {
+				freq[v]++
+			}
+		}
+		// Shrunk toward the prior u of exact agreement like u itself: in
+		// ten records every name is one in ten, which says little.
+		u0 := c.uPrior[0]
+		for v := range freq {
+			freq[v] = (freq[v] + uPriorWeight*u0) / (float64(n) + uPriorWeight)
+		}
+		m.TF[c.name] = freq
+	}
+
+	// m: one EM session per blocking rule, over the pairs that rule
+	// blocks, leaving out the comparisons its key is made of (they agree by
+	// construction there). Each comparison's m is the average over the
+	// sessions that estimated it, weighted by their expected matches.
+	for i, c := range comparisons {
+		for j := range m.Comparisons[i].Levels {
+			m.Comparisons[i].Levels[j].M = c.prior[j]
+		}
+	}
+	mSum := make([][]float64, len(comparisons))
+	wSum := make([]float64, len(comparisons))
+	for i, c := range comparisons {
+		mSum[i] = make([]float64, len(c.levels))
+	}
+	pairs, iters := 0, 0
+	var shares []float64
+	step := max(1, n/opt.MaxRecords)
+	for _, rule := range blockRules {
+		var mask pattern
+		for _, name := range rule.uses {
+			mask |= 0xf << (4 * comparisonIndex(name))
+		}
+		patterns := map[pattern]float64{}
+		add := func(q *person, skipTo int) {
+			k := rule.key(q)
+			if k == "" {
+				return
+			}
+			for _, b := range g.blocks[rule.name+":"+k] {
+				if int(b) > skipTo {
+					patterns[patternOf(q, &g.persons[b])&^mask]++
+					pairs++
+				}
+			}
+		}
+		for a := 0; a < n; a += step {
+			add(&g.persons[a], a)
+		}
+		for _, q := range queries {
+			qp := newPerson(func(id string) string { return q[id] })
+			add(&qp, -1)
+		}
+		if len(patterns) == 0 {
+			continue
+		}
+		est := cloneParams(m.Comparisons)
+		it, share, matched := em(est, patterns, opt.MaxIterations)
+		iters += it
+		shares = append(shares, share)
+		for i := range est {
+			if matched[i] <= 0 {
+				continue
+			}
+			for j, l := range est[i].Levels {
+				mSum[i][j] += matched[i] * l.M
+			}
+			wSum[i] += matched[i]
+		}
+	}
+	if pairs == 0 {
+		return nil, fmt.Errorf("match train: no candidate pairs: the registry's records share no blocking key")
+	}
+	for i := range m.Comparisons {
+		if wSum[i] == 0 {
+			continue // never observed: the initial m stays, and it never weighs
+		}
+		for j := range m.Comparisons[i].Levels {
+			m.Comparisons[i].Levels[j].M = max(mSum[i][j]/wSum[i], 1e-6)
+		}
+	}
+	m.Training = TrainingInfo{Records: n, RandomPairs: sampled, CandidatePairs: pairs, Iterations: iters, MatchShare: median(shares)}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func cloneParams(cs []ComparisonParams) []ComparisonParams {
+	out := make([]ComparisonParams, len(cs))
+	for i, c := range cs {
+		out[i] = ComparisonParams{Name: c.Name, Levels: append([]LevelParams(nil), c.Levels...)}
+	}
+	return out
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	return xs[len(xs)/2]
+}
+
+// pattern is the levels of one pair, 4 bits per comparison (level+1, so 0
+// is missing).
+type pattern uint32
+
+func patternOf(q, r *person) pattern {
+	var p pattern
+	for i := range comparisons {
+		p |= pattern(comparisons[i].level(q, r)+1) << (4 * i)
+	}
+	return p
+}
+
+func (p pattern) level(i int) int { return int(p>>(4*i)&0xf) - 1 }
+
+// uPriorWeight is how many pseudo-pairs at the prior u the random pairs
+// are weighed against.
+const uPriorWeight = 1000
+
+// priorWeight is how many pseudo-matches at the prior m each EM session
+// adds to the pairs' expected matches.
+const priorWeight = 50
+
+// em estimates m, with u fixed, from pattern counts. It returns the
+// iterations run, the share of matches among the pairs, and per comparison
+// the expected matches that observed it (0: not estimated, m unchanged).
+func em(cs []ComparisonParams, patterns map[pattern]float64, maxIter int) (int, float64, []float64) {
+	share := 0.1
+	type row struct {
+		p pattern
+		n float64
+	}
+	rows := make([]row, 0, len(patterns))
+	total := 0.0
+	for p, n := range patterns {
+		rows = append(rows, row{p, n})
+		total += n
+	}
+	sums := make([][]float64, len(cs))
+	for i := range sums {
+		sums[i] = make([]float64, len(cs[i].Levels))
+	}
+	observed := make([]float64, len(cs))
+	iter := 0
+	for iter < maxIter {
+		iter++
+		for i := range sums {
+			clear(sums[i])
+		}
+		matched := 0.0
+		for _, r := range rows {
+			lm, lu := math.Log(share), math.Log(1-share)
+			for i := range cs {
+				if l := r.p.level(i); l >= 0 {
+					lm += math.Log(cs[i].Levels[l].M)
+					lu += math.Log(cs[i].Levels[l].U)
+				}
+			}
+			w := r.n / (1 + math.Exp(lu-lm)) // expected matches among these pairs
+			matched += w
+			for i := range cs {
+				if l := r.p.level(i); l >= 0 {
+					sums[i][l] += w
+				}
+			}
+		}
+		next := min(max(matched/total, 1e-9), 1-1e-9)
+		change := math.Abs(next - share)
+		share = next
+		for i := range cs {
+			t := sum(sums[i])
+			observed[i] = t
+			if t <= 0 {
+				continue // not observed in these pairs: m stays
+			}
+			lv := cs[i].Levels
+			prior := comparisons[i].prior
+			for j := range lv {
+				nm := max((sums[i][j]+priorWeight*prior[j])/(t+priorWeight), 1e-6)
+				change = max(change, math.Abs(nm-lv[j].M))
+				lv[j].M = nm
+			}
+		}
+		if change < 1e-7 {
+			break
+		}
+	}
+	return iter, share, observed
+}
+
+func sum(xs []float64) float64 {
+	t := 0.0
+	for _, x := range xs {
+		t += x
+	}
+	return t
+}
+
+// blockRule is one blocking rule: records sharing its key are compared.
+// uses names the comparisons its key is made of; in EM, a rule's pairs say
+// nothing about those (they agree by construction), so they are left out.
+type blockRule struct {
+	name string
+	uses []string
+	key  func(p *person) string
+}
+
+// blockRules are the union of the standard's blocking rules: a pair of
+// records is compared only when it shares at least one key. Each survives a
+// different kind of error in the other identifiers; blocking that loses a
+// true match loses it for good, which the evaluation reports.
+var blockRules = []blockRule{
+	// Names that sound alike, whatever the date and address.
+	// In either order: given name and surname are often swapped.
+	{"np", []string{"first_name", "last_name"}, func(p *person) string {
+		a, b := p.last.phonetic, p.first.phonetic
+		if b < a {
+			a, b = b, a
+		}
+		return join(a, b)
+	}},
+	// Date of birth and postcode: names garbled or swapped.
+	{"dz", []string{"dob", "address"}, func(p *person) string { return join(dobKey(p.dob, false), p.zip) }},
+	// Date of birth and surname initial: first-name variants and typos.
+	{"di", []string{"dob", "last_name"}, func(p *person) string { return join(dobKey(p.dob, false), initial(p.last.initial)) }},
+	// Date with day and month in either order, and first initial:
+	// transposed dates, surname changes.
+	{"dt", []string{"dob", "first_name"}, func(p *person) string { return join(dobKey(p.dob, true), initial(p.first.initial)) }},
+	// Surname sound and year of birth: nicknames, a wrong day or month.
+	{"ly", []string{"last_name", "dob"}, func(p *person) string { return join(p.last.phonetic, yearKey(p.dob)) }},
+	// House number and street: names and dates garbled, postcode mistyped.
+	{"sa", []string{"address"}, func(p *person) string { return join(p.streetNum, p.streetKey) }},
+	// Date of birth and house number: the rest of the address and the
+	// names garbled.
+	{"dn", []string{"dob", "address"}, func(p *person) string { return join(dobKey(p.dob, false), p.streetNum) }},
+	// First-name sound and year of birth: a surname missing, changed or garbled.
+	{"fy", []string{"first_name", "dob"}, func(p *person) string { return join(p.first.phonetic, yearKey(p.dob)) }},
+	// Postcode and surname sound: a missing or wrong date.
+	{"zl", []string{"address", "last_name"}, func(p *person) string { return join(p.zip, p.last.phonetic) }},
+	// Postcode and first-name sound: a missing date and a changed surname.
+	{"zf", []string{"address", "first_name"}, func(p *person) string { return join(p.zip, p.first.phonetic) }},
+}
+
+// blockingKeys returns a record's key under each blocking rule that has one.
+func blockingKeys(p *person) []string {
+	keys := make([]string, 0, len(blockRules))
+	for _, r := range blockRules {
+		if k := r.key(p); k != "" {
+			keys = append(keys, r.name+":"+k)
+		}
+	}
+	return keys
+}
+
+// join joins key parts, or returns "" when any part is empty.
+func join(parts ...string) string {
+	for _, x := range parts {
+		if x == "" {
+			return ""
+		}
+	}
+	return strings.Join(parts, "|")
+}
+
+func dobKey(d date, sorted bool) string {
+	if !d.ok() {
+		return ""
+	}
+	m, dd := d.m, d.d
+	if sorted && dd < m {
+		m, dd = dd, m
+	}
+	return fmt.Sprintf("%04d%02d%02d", d.y, m, dd)
+}
+
+func yearKey(d date) string {
+	if !d.ok() {
+		return ""
+	}
+	return strconv.Itoa(d.y)
+}
+
+func initial(b byte) string {
+	if b == 0 {
+		return ""
+	}
+	return string(rune(b))
+}
