@@ -79,10 +79,10 @@ type labelled struct {
 
 // evalStats scores releases against the truth.
 type evalStats struct {
-	queries, registered  int
-	releases, right      int
-	wrong, unwarranted   int // verified to another record / when not registered
-	ambiguous, noMatch   int
+	queries, registered int
+	releases, right     int
+	wrong, unwarranted  int // verified to another record / when not registered
+	ambiguous, noMatch  int
 }
 
 func (s *evalStats) add(q labelled, d Decision, same func(a, b string) bool) {

@@ -488,9 +488,11 @@ func (f *FS) QueryKeys(q map[string]string) ([]string, error) {
 // RecordKeys implements Standard.
 func (f *FS) RecordKeys(r custodian.Record) []string { return BlockingKeys(r) }
 
+// prefixed puts the blocking version before each key; keys never hold
+// spaces (the store keeps a record's keys space-separated).
 func prefixed(keys []string) []string {
 	for i, k := range keys {
-		keys[i] = BlockingVersion + ":" + k
+		keys[i] = BlockingVersion + ":" + strings.ReplaceAll(k, " ", "_")
 	}
 	return keys
 }

@@ -39,6 +39,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"LogIsContiguous", testLogContiguous},
 		{"IntegrateRefusesStaleSize", testIntegrateConflict},
 		{"StaleDecisionIsNotRecorded", testStaleDecision},
+		{"MatchModelsAreVersioned", testMatchModels},
+		{"RekeyReplacesEveryKey", testRekey},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -373,5 +375,70 @@ func testStaleDecision(t *testing.T, s Store) {
 	}
 	if got, _ := s.Lookup(ctx, "lk_4"); got.Released["street"] != "" {
 		t.Error("a stale approval was recorded")
+	}
+}
+
+func testMatchModels(t *testing.T, s Store) {
+	if v, err := s.MatchModelVersion(ctx); err != nil || v != 0 {
+		t.Fatalf("version before training = %d, %v", v, err)
+	}
+	if _, _, _, err := s.CurrentMatchModel(ctx); custodian.ErrorCode(err) != custodian.ENotFound {
+		t.Fatalf("current model before training: %v, want not found", err)
+	}
+	for i, body := range []string{`{"a":1}`, `{"a":2}`} {
+		v, idx, err := s.SaveMatchModel(ctx, fmt.Sprintf("hash%d", i), []byte(body), func(v int64) any { return map[string]int64{"version": v} })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v != int64(i+1) {
+			t.Errorf("version %d, want %d", v, i+1)
+		}
+		rows, err := s.Entries(ctx, idx, 1)
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("log entry %d: %v", idx, err)
+		}
+	}
+	v, hash, body, err := s.CurrentMatchModel(ctx)
+	if err != nil || v != 2 || hash != "hash1" || string(body) != `{"a":2}` {
+		t.Errorf("current = %d %s %s %v", v, hash, body, err)
+	}
+	if n, _ := s.MatchModelVersion(ctx); n != 2 {
+		t.Errorf("version = %d, want 2", n)
+	}
+}
+
+func testRekey(t *testing.T, s Store) {
+	mustImport(t, s, rec("R1", "Ann", "Lee"), rec("R2", "Bo", "Park"))
+	if v, err := s.KeyVersion(ctx); err != nil || v != "" {
+		t.Fatalf("key version before any rekey = %q, %v", v, err)
+	}
+	_, reg0, _ := s.Generations(ctx)
+	byFirst := func(r custodian.Record) []string { return []string{"f:" + r.Values["first_name"]} }
+	n, _, err := s.RekeyRecords(ctx, "v2", byFirst, entry)
+	if err != nil || n != 2 {
+		t.Fatalf("rekey: %d, %v", n, err)
+	}
+	if v, _ := s.KeyVersion(ctx); v != "v2" {
+		t.Errorf("key version = %q, want v2", v)
+	}
+	if got, _ := s.Candidates(ctx, []string{"k:Lee"}); len(got) != 0 {
+		t.Errorf("an old key still finds %d records", len(got))
+	}
+	if got, _ := s.Candidates(ctx, []string{"f:Bo"}); len(got) != 1 || got[0].ID != "R2" {
+		t.Errorf("new key finds %v", got)
+	}
+	if _, reg1, _ := s.Generations(ctx); reg1 == reg0 {
+		t.Error("a rekey left the registry generation unchanged")
+	}
+	// A failing key function re-keys nothing.
+	_, _, err = s.RekeyRecords(ctx, "v3", func(custodian.Record) []string { return []string{"has space"} }, func(int) any { return make(chan int) })
+	if err == nil {
+		t.Fatal("a rekey whose log entry cannot be written succeeded")
+	}
+	if v, _ := s.KeyVersion(ctx); v != "v2" {
+		t.Errorf("after a failed rekey the key version is %q", v)
+	}
+	if got, _ := s.Candidates(ctx, []string{"f:Bo"}); len(got) != 1 {
+		t.Errorf("after a failed rekey the old keys are gone: %v", got)
 	}
 }
