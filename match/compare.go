@@ -28,10 +28,11 @@ func (d date) ok() bool { return d.y != 0 }
 // newPerson reads the standard identifiers through get (a query's subject or
 // a registry record's values).
 func newPerson(get func(string) string) person {
+	v := loadVariants()
 	p := person{
-		first:  newNameInfo(get("first_name")),
-		middle: newNameInfo(get("middle_name")),
-		last:   newNameInfo(get("last_name")),
+		first:  newNameInfo(get("first_name")).withVariants(v),
+		middle: newNameInfo(get("middle_name")).withVariants(v),
+		last:   newNameInfo(get("last_name")).withVariants(v),
 		suffix: normalizeSuffix(get("suffix")),
 		sex:    normalizeSex(get("sex")),
 		zip:    strings.ReplaceAll(Normalize(get("zip")), " ", ""),

@@ -69,34 +69,34 @@ func febrlPerson(id string) string {
 	return parts[1]
 }
 
-// labelled is a query with its ground truth: the registry record it is
+// Labelled is a query with its ground truth: the registry record it is
 // about ("" when its person is not in the registry) and its kind of case.
-type labelled struct {
-	subject map[string]string
-	truth   string
-	kind    string
+type Labelled struct {
+	Subject map[string]string
+	Truth   string
+	Kind    string
 }
 
-// evalStats scores releases against the truth.
-type evalStats struct {
+// EvalStats scores releases against the truth.
+type EvalStats struct {
 	queries, registered int
 	releases, right     int
 	wrong, unwarranted  int // verified to another record / when not registered
 	ambiguous, noMatch  int
 }
 
-func (s *evalStats) add(q labelled, d Decision, same func(a, b string) bool) {
+func (s *EvalStats) add(q Labelled, d Decision, same func(a, b string) bool) {
 	s.queries++
-	if q.truth != "" {
+	if q.Truth != "" {
 		s.registered++
 	}
 	switch d.Outcome {
 	case custodian.Verified:
 		s.releases++
 		switch {
-		case q.truth == "":
+		case q.Truth == "":
 			s.unwarranted++
-		case same(d.RecordID, q.truth):
+		case same(d.RecordID, q.Truth):
 			s.right++
 		default:
 			s.wrong++
@@ -109,22 +109,25 @@ func (s *evalStats) add(q labelled, d Decision, same func(a, b string) bool) {
 }
 
 // falseRelease is (wrong + unwarranted releases) / releases.
-func (s *evalStats) falseRelease() float64 {
+func (s *EvalStats) FalseRelease() float64 {
 	return float64(s.wrong+s.unwarranted) / float64(max(1, s.releases))
 }
 
 // recall is right releases / queries about registered people.
-func (s *evalStats) recall() float64 { return float64(s.right) / float64(max(1, s.registered)) }
+func (s *EvalStats) Recall() float64 { return float64(s.right) / float64(max(1, s.registered)) }
 
-func (s *evalStats) String() string {
+// WrongRecord counts queries about a registered person verified to another.
+func (s *EvalStats) WrongRecord() int { return s.wrong }
+
+func (s *EvalStats) String() string {
 	return fmt.Sprintf("%d queries (%d registered): %d released (%d right, %d wrong record, %d not registered), %d ambiguous, %d no match; false-release rate %.4f%%, recall %.4f",
-		s.queries, s.registered, s.releases, s.right, s.wrong, s.unwarranted, s.ambiguous, s.noMatch, 100*s.falseRelease(), s.recall())
+		s.queries, s.registered, s.releases, s.right, s.wrong, s.unwarranted, s.ambiguous, s.noMatch, 100*s.FalseRelease(), s.Recall())
 }
 
-// evaluate trains on the registry (with the queries as unlabelled sample
+// Evaluate trains on the registry (with the queries as unlabelled sample
 // pairs), then decides every query under rule, and scores the releases,
 // overall and by kind.
-func evaluate(t testing.TB, reg []custodian.Record, qs []labelled, rule Rule, same func(a, b string) bool) (*evalStats, map[string]*evalStats) {
+func Evaluate(t testing.TB, reg []custodian.Record, qs []Labelled, rule Rule, same func(a, b string) bool) (*EvalStats, map[string]*EvalStats) {
 	t.Helper()
 	g := NewRegistry()
 	for _, r := range reg {
@@ -132,7 +135,7 @@ func evaluate(t testing.TB, reg []custodian.Record, qs []labelled, rule Rule, sa
 	}
 	sample := make([]map[string]string, len(qs))
 	for i, q := range qs {
-		sample[i] = q.subject
+		sample[i] = q.Subject
 	}
 	model, err := Train(g, sample, TrainOptions{Seed: 1})
 	if err != nil {
@@ -142,21 +145,21 @@ func evaluate(t testing.TB, reg []custodian.Record, qs []labelled, rule Rule, sa
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, byKind := &evalStats{}, map[string]*evalStats{}
+	all, byKind := &EvalStats{}, map[string]*EvalStats{}
 	for _, q := range qs {
-		d := fs.Match(g, q.subject)
+		d := fs.Match(g, q.Subject)
 		all.add(q, d, same)
-		k := byKind[q.kind]
+		k := byKind[q.Kind]
 		if k == nil {
-			k = &evalStats{}
-			byKind[q.kind] = k
+			k = &EvalStats{}
+			byKind[q.Kind] = k
 		}
 		k.add(q, d, same)
 	}
 	return all, byKind
 }
 
-func sameID(a, b string) bool { return a == b }
+func SameID(a, b string) bool { return a == b }
 
 func sameFEBRLPerson(a, b string) bool { return febrlPerson(a) == febrlPerson(b) }
 
@@ -167,22 +170,22 @@ func sameFEBRLPerson(a, b string) bool { return febrlPerson(a) == febrlPerson(b)
 func TestFEBRL4(t *testing.T) {
 	start := time.Now()
 	reg := febrlRecords(t, "testdata/febrl/dataset4a.csv")
-	var qs []labelled
+	var qs []Labelled
 	for _, r := range febrlRecords(t, "testdata/febrl/dataset4b.csv") {
-		qs = append(qs, labelled{subject: r.Values, truth: r.ID, kind: "febrl"})
+		qs = append(qs, Labelled{Subject: r.Values, Truth: r.ID, Kind: "febrl"})
 	}
 	// FEBRL's corruptions include missing and replaced names and dates, so
 	// the measure is the weight alone, as for the reference tools: no
 	// identifier is required to agree, and a probability over one half
 	// suffices (with the margin over the second candidate).
-	s, _ := evaluate(t, reg, qs, Rule{Require: []string{}, MinProbability: 0.5}, sameFEBRLPerson)
-	t.Logf("FEBRL4 (%v): %s; precision %.4f", time.Since(start).Round(time.Millisecond), s, 1-s.falseRelease())
+	s, _ := Evaluate(t, reg, qs, Rule{Require: []string{}, MinProbability: 0.5}, sameFEBRLPerson)
+	t.Logf("FEBRL4 (%v): %s; precision %.4f", time.Since(start).Round(time.Millisecond), s, 1-s.FalseRelease())
 	if s.wrong+s.unwarranted > 0 {
 		t.Errorf("%d wrong releases", s.wrong+s.unwarranted)
 	}
 }
 
-// The Splink fake_1000 set (MIT): 1,000 rows in 251 labelled clusters.
+// The Splink fake_1000 set (MIT): 1,000 rows in 251 Labelled clusters.
 // The first row of every second cluster is the registry; the other rows of
 // those clusters are queries about it, and every row of the remaining
 // clusters is a query about someone not in the registry.
@@ -197,14 +200,14 @@ func TestFake1000(t *testing.T) {
 		t.Fatal(err)
 	}
 	var reg []custodian.Record
-	var qs []labelled
+	var qs []Labelled
 	first := map[string]string{} // cluster → registry record id
 	for _, r := range rows[1:] {
 		id, cluster := r[0], r[6]
 		values := map[string]string{"first_name": r[1], "last_name": r[2], "dob": r[3], "city": r[4]}
 		n, _ := strconv.Atoi(cluster)
 		if n%2 == 1 {
-			qs = append(qs, labelled{subject: values, kind: "not registered"})
+			qs = append(qs, Labelled{Subject: values, Kind: "not registered"})
 			continue
 		}
 		if _, ok := first[cluster]; !ok {
@@ -212,13 +215,13 @@ func TestFake1000(t *testing.T) {
 			reg = append(reg, custodian.Record{ID: id, Values: values})
 			continue
 		}
-		qs = append(qs, labelled{subject: values, truth: first[cluster], kind: "registered"})
+		qs = append(qs, Labelled{Subject: values, Truth: first[cluster], Kind: "registered"})
 	}
 	for _, rule := range []struct {
 		name string
 		rule Rule
 	}{{"default standard", Rule{}}, {"weight alone", Rule{Require: []string{}, MinProbability: 0.5}}} {
-		s, kinds := evaluate(t, reg, qs, rule.rule, sameID)
+		s, kinds := Evaluate(t, reg, qs, rule.rule, SameID)
 		t.Logf("fake_1000, %s: %s", rule.name, s)
 		for k, ks := range kinds {
 			t.Logf("  %s: %s", k, ks)
@@ -231,13 +234,13 @@ func TestFake1000(t *testing.T) {
 
 func BenchmarkFEBRL4(b *testing.B) {
 	reg := febrlRecords(b, "testdata/febrl/dataset4a.csv")
-	var qs []labelled
+	var qs []Labelled
 	for _, r := range febrlRecords(b, "testdata/febrl/dataset4b.csv") {
-		qs = append(qs, labelled{subject: r.Values, truth: r.ID})
+		qs = append(qs, Labelled{Subject: r.Values, Truth: r.ID})
 	}
 	for b.Loop() {
-		s, _ := evaluate(b, reg, qs, Rule{Require: []string{}, MinProbability: 0.5}, sameFEBRLPerson)
-		b.ReportMetric(1-s.falseRelease(), "precision")
-		b.ReportMetric(s.recall(), "recall")
+		s, _ := Evaluate(b, reg, qs, Rule{Require: []string{}, MinProbability: 0.5}, sameFEBRLPerson)
+		b.ReportMetric(1-s.FalseRelease(), "precision")
+		b.ReportMetric(s.Recall(), "recall")
 	}
 }

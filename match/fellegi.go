@@ -46,7 +46,7 @@ var comparisons = []comparison{
 	{
 		name: "first_name", levels: nameLevels, prior: namePrior, uPrior: nameUPrior,
 		level:  func(q, r *person) int { return nameLevel(&q.first, &r.first, loadVariants()) },
-		agrees: func(l int) bool { return l >= 0 && l <= namePhonetic },
+		agrees: func(l int) bool { return l >= 0 && (l <= namePhonetic || l == namePart) },
 		tf:     func(p *person) string { return p.first.norm },
 	},
 	{
@@ -57,7 +57,7 @@ var comparisons = []comparison{
 	{
 		name: "last_name", levels: nameLevels, prior: []float64{0.85, 0.01, 0.05, 0.02, 0.02, 0.03, 0.01, 0.01}, uPrior: nameUPrior,
 		level:  func(q, r *person) int { return nameLevel(&q.last, &r.last, loadVariants()) },
-		agrees: func(l int) bool { return l >= 0 && (l <= namePhonetic || l == namePart) },
+		agrees: func(l int) bool { return l >= 0 && l <= namePart },
 		tf:     func(p *person) string { return p.last.core },
 	},
 	{
@@ -102,7 +102,8 @@ func comparisonIndex(name string) int {
 type Model struct {
 	Comparisons []ComparisonParams `json:"comparisons"`
 	// Prior is the probability that a random registry record is the
-	// subject of a query about a registered person: 1 / registry size.
+	// subject of a query: the share of queries about registered people
+	// over the registry's size.
 	Prior float64 `json:"prior"`
 	// TF maps a comparison to its values' relative frequencies in the
 	// registry; an exact agreement on a value v weighs log2(m / TF[v])
@@ -133,6 +134,9 @@ type TrainingInfo struct {
 	CandidatePairs int     `json:"candidate_pairs"`
 	Iterations     int     `json:"iterations"`
 	MatchShare     float64 `json:"match_share"` // EM's estimate of the share of candidate pairs that match
+	// RegisteredShare is the estimated share of queries whose person is in
+	// the registry; the prior is this share over the registry's size.
+	RegisteredShare float64 `json:"registered_share"`
 }
 
 // Weights returns the weight of every comparison level, in bits: log2(m/u),
@@ -389,39 +393,42 @@ func (f *FS) Decide(q map[string]string, candidates []custodian.Record) Result {
 // comes within the margin, makes the outcome ambiguous.
 func (f *FS) decide(q *person, cands []person, ids []string) Decision {
 	d := Decision{Result: Result{Outcome: custodian.NoMatch, Agreed: f.Required()}}
-	best, second := -1, -1
+	best := -1
 	var bestS score
 	secondW := math.Inf(-1)
-	qualifying := 0
+	// Each candidate's odds of being the subject, against the prior; the
+	// best's probability is its share of all of them plus the odds that
+	// the subject is none of them (not registered, or not found).
+	odds := 0.0
+	logPrior := math.Log2(f.model.Prior / (1 - f.model.Prior))
 	for i := range cands {
 		s := f.compare(q, &cands[i])
+		odds += math.Exp2(min(logPrior+s.weight, 1000))
 		if f.agrees(&s) && f.probability(s.weight) >= f.rule.MinProbability {
-			qualifying++
+			d.Candidates++
 		}
 		switch {
 		case best < 0 || s.weight > bestS.weight:
-			if best >= 0 {
-				second, secondW = best, bestS.weight
+			secondW = bestS.weight
+			if best < 0 {
+				secondW = math.Inf(-1)
 			}
 			best, bestS = i, s
 		case s.weight > secondW:
-			second, secondW = i, s.weight
+			secondW = s.weight
 		}
 	}
 	if best < 0 {
 		return d
 	}
-	_ = second
-	d.Probability = f.probability(bestS.weight)
+	d.Probability = math.Exp2(min(logPrior+bestS.weight, 1000)) / (1 + odds)
 	d.Evidence = f.evidence(&bestS)
-	d.Candidates = qualifying
 	switch {
-	case qualifying > 1:
-		d.Outcome = custodian.Ambiguous
 	case !f.agrees(&bestS) || d.Probability < f.rule.MinProbability:
-		if qualifying == 1 {
-			// Only a lower-weighted candidate meets the standard: the best
-			// one is someone else, so nobody is clearly the subject.
+		if d.Candidates > 0 {
+			// Another candidate meets the standard on its own, but the
+			// best is someone else or the evidence is split between
+			// them: nobody is clearly the subject.
 			d.Outcome = custodian.Ambiguous
 		}
 	case bestS.weight-secondW < f.rule.Margin:

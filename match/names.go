@@ -27,6 +27,19 @@ type nameInfo struct {
 	core     string   // norm without particles, spaces and hyphens: "van der berg" -> "berg"
 	phonetic string   // phoneticCode(core); "" when the code would be no evidence
 	initial  byte     // first letter of norm if it is a-z, else 0
+	// groups are the variant groups of core, when withVariants has looked
+	// them up (vset): nameLevel then compares them without a map lookup.
+	groups []uint32
+	vset   bool
+}
+
+// withVariants looks up n's variant groups in t once, for the many
+// comparisons a registry record or query takes part in.
+func (n nameInfo) withVariants(t *variantTable) nameInfo {
+	if n.core != "" {
+		n.groups, n.vset = t.groups[n.core], true
+	}
+	return n
 }
 
 func newNameInfo(s string) nameInfo {
@@ -58,7 +71,9 @@ func nameLevel(q, r *nameInfo, variants *variantTable) int {
 		return nameMissing
 	case q.norm == r.norm || q.core == r.core || joinedEqual(q.norm, r.norm):
 		return nameExact
-	case variants != nil && variants.match(q.core, r.core):
+	case q.vset && r.vset && sharesGroup(q.groups, r.groups):
+		return nameVariant
+	case !(q.vset && r.vset) && variants != nil && variants.match(q.core, r.core):
 		return nameVariant
 	case wordsWithin(q.tokens, r.tokens) || wordsWithin(r.tokens, q.tokens):
 		return namePart

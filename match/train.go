@@ -226,6 +226,30 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 	if err := m.check(); err != nil {
 		return nil, err
 	}
+	// The prior counts that a query may be about someone the registry does
+	// not hold: the share of sample queries whose best candidate is more
+	// likely than not the subject, or one half without a sample.
+	share := defaultRegisteredShare
+	if len(queries) > 0 {
+		f, err := NewFS(m, Rule{Require: []string{}, MinProbability: 0.5, Margin: 0})
+		if err != nil {
+			return nil, err
+		}
+		step := max(1, len(queries)/shareSample)
+		found, asked := 0, 0
+		for i := 0; i < len(queries); i += step {
+			asked++
+			if f.Match(g, queries[i]).Probability > 0.5 {
+				found++
+			}
+		}
+		share = min(max(float64(found)/float64(asked), 0.01), 1)
+	}
+	m.Training.RegisteredShare = share
+	m.Prior = share / float64(n)
+	if m.Prior >= 1 {
+		m.Prior = 0.5
+	}
 	return m, nil
 }
 
@@ -259,6 +283,14 @@ func patternOf(q, r *person) pattern {
 }
 
 func (p pattern) level(i int) int { return int(p>>(4*i)&0xf) - 1 }
+
+// defaultRegisteredShare is the prior share of queries about registered
+// people when training has no sample queries to estimate it from; shareSample
+// bounds the sample queries it is estimated on.
+const (
+	defaultRegisteredShare = 0.5
+	shareSample            = 20_000
+)
 
 // uPriorWeight is how many pseudo-pairs at the prior u the random pairs
 // are weighed against.

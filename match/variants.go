@@ -52,7 +52,11 @@ func (t *variantTable) match(a, b string) bool {
 	if len(ga) == 0 {
 		return false
 	}
-	gb := t.groups[b]
+	return sharesGroup(ga, t.groups[b])
+}
+
+// sharesGroup reports whether two ascending lists of group ids intersect.
+func sharesGroup(ga, gb []uint32) bool {
 	for i, j := 0, 0; i < len(ga) && j < len(gb); {
 		switch {
 		case ga[i] == gb[j]:

@@ -1,0 +1,141 @@
+package match_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/custodian-project/custodian"
+	"github.com/custodian-project/custodian/match"
+	"github.com/custodian-project/custodian/synth"
+)
+
+// hardCases writes a synthetic registry of people and labelled queries
+// against it (synth.Queries: half about registered people, with nicknames,
+// transliterations, typos, moved addresses…; half about people who are not
+// registered, most of them near misses: unregistered twins, siblings,
+// parents, namesakes).
+func hardCases(t testing.TB, people, queries int) ([]custodian.Record, []match.Labelled) {
+	t.Helper()
+	var reg, qs bytes.Buffer
+	if _, err := synth.Registry(synth.Options{People: people, Seed: 11}, &reg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := synth.Queries(bytes.NewReader(reg.Bytes()), synth.QueryOptions{Queries: queries, Seed: 12}, &qs); err != nil {
+		t.Fatal(err)
+	}
+	return readRows(t, reg.Bytes(), func(h map[string]int, row []string) (custodian.Record, match.Labelled) {
+			v := map[string]string{}
+			for _, c := range synth.Columns() {
+				v[c] = row[h[c]]
+			}
+			return custodian.Record{ID: row[h["record_id"]], Values: v}, match.Labelled{}
+		}).recs,
+		readRows(t, qs.Bytes(), func(h map[string]int, row []string) (custodian.Record, match.Labelled) {
+			v := map[string]string{}
+			for _, c := range []string{"first_name", "middle_name", "last_name", "suffix", "dob", "sex", "street", "city", "state", "zip"} {
+				if x := row[h[c]]; x != "" {
+					v[c] = x
+				}
+			}
+			return custodian.Record{}, match.Labelled{Subject: v, Truth: row[h["truth_record_id"]], Kind: row[h["kind"]]}
+		}).labelled
+}
+
+type rows struct {
+	recs     []custodian.Record
+	labelled []match.Labelled
+}
+
+func readRows(t testing.TB, data []byte, fn func(map[string]int, []string) (custodian.Record, match.Labelled)) rows {
+	t.Helper()
+	all, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := map[string]int{}
+	for i, c := range all[0] {
+		h[c] = i
+	}
+	var out rows
+	for _, row := range all[1:] {
+		r, l := fn(h, row)
+		if r.ID != "" {
+			out.recs = append(out.recs, r)
+		} else {
+			out.labelled = append(out.labelled, l)
+		}
+	}
+	return out
+}
+
+// complete reports whether a query carries name, date of birth and
+// address: the queries the recall target is about.
+func complete(q match.Labelled) bool {
+	s := q.Subject
+	return s["first_name"] != "" && s["last_name"] != "" && s["dob"] != "" && s["street"] != "" && s["zip"] != ""
+}
+
+// The standard on the hard-case set. The targets are a
+// false-release rate of at most 0.05 % while verifying at least 97 % of the
+// queries about registered people that carry name, date of birth and
+// address; docs/BENCHMARKS.md gives where they stand. The test holds what
+// is met so far, so that it cannot regress: no query is ever verified to
+// another registered person, and a rule that requires the address to agree
+// keeps the false-release rate under 0.05 %. CUSTODIAN_HARDCASE_PEOPLE and
+// _QUERIES scale it up (defaults 20,000 and 20,000).
+func TestHardCases(t *testing.T) {
+	people, queries := envInt("CUSTODIAN_HARDCASE_PEOPLE", 20_000), envInt("CUSTODIAN_HARDCASE_QUERIES", 20_000)
+	reg, qs := hardCases(t, people, queries)
+	var full []match.Labelled
+	for _, q := range qs {
+		if q.Truth != "" && complete(q) {
+			full = append(full, q)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		rule match.Rule
+	}{
+		{"default standard (first name, last name, dob must agree)", match.Rule{}},
+		{"tax-law rule (and the address)", match.Rule{Require: []string{"first_name", "last_name", "dob", "address"}}},
+	} {
+		all, kinds := match.Evaluate(t, reg, qs, c.rule, match.SameID)
+		fullStats, _ := match.Evaluate(t, reg, full, c.rule, match.SameID)
+		t.Logf("%s, %d people: %s", c.name, people, all)
+		t.Logf("  registered queries with name, dob and address: recall %.4f (%d)", fullStats.Recall(), len(full))
+		names := make([]string, 0, len(kinds))
+		for k := range kinds {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		for _, k := range names {
+			t.Logf("  %-20s %s", k, kinds[k])
+		}
+		if all.WrongRecord() > 0 {
+			t.Errorf("%s: %d queries verified to another registered person", c.name, all.WrongRecord())
+		}
+		if rate := all.FalseRelease(); slices.Contains(c.rule.Require, "address") && rate > 0.0005 {
+			t.Errorf("%s: false-release rate %.4f%% is over 0.05%%", c.name, 100*rate)
+		}
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func BenchmarkHardCases(b *testing.B) {
+	reg, qs := hardCases(b, 20_000, 20_000)
+	for b.Loop() {
+		all, _ := match.Evaluate(b, reg, qs, match.Rule{}, match.SameID)
+		b.ReportMetric(100*all.FalseRelease(), "false-release-%")
+		b.ReportMetric(all.Recall(), "recall")
+	}
+}
