@@ -32,6 +32,8 @@ type comparison struct {
 	// date of birth far more often than ten million do) keeps sensible
 	// values while a large one speaks for itself.
 	uPrior []float64
+	// maxDifferent is a ceiling on m of the worst level (see capDifferent).
+	maxDifferent float64
 }
 
 var nameUPrior = []float64{0.005, 0.0005, 0.001, 0.002, 0.003, 0.0005, 0.03, 0.958}
@@ -44,9 +46,9 @@ var nameLevels = []string{"exact", "nickname or variant", "jaro-winkler >= 0.92"
 // model's parameters are matched to them by name and level name.
 var comparisons = []comparison{
 	{
-		name: "first_name", levels: nameLevels, prior: namePrior, uPrior: nameUPrior,
+		name: "first_name", levels: nameLevels, prior: namePrior, uPrior: nameUPrior, maxDifferent: 0.02,
 		level:  func(q, r *person) int { return nameLevel(&q.first, &r.first, loadVariants()) },
-		agrees: func(l int) bool { return l >= 0 && (l <= namePhonetic || l == namePart) },
+		agrees: func(l int) bool { return l >= 0 && l <= namePart },
 		tf:     func(p *person) string { return p.first.norm },
 	},
 	{
@@ -200,7 +202,16 @@ type Rule struct {
 	// Margin is how many bits of match weight the best candidate must be
 	// ahead of the second (default 10: about a thousand times likelier).
 	Margin float64 `json:"margin,omitempty"`
+	// Conflicts names the comparisons that must not disagree when both
+	// sides have them: nil means the default (middle_name, suffix, sex),
+	// an empty list none. A middle name, a Jr./Sr. or a sex that differs
+	// says "someone else" however well the rest agrees: the namesake with
+	// the same date of birth, the father at the son's address.
+	Conflicts []string `json:"conflicts"`
 }
+
+// DefaultConflicts is what a rule forbids to disagree when it names nothing.
+func DefaultConflicts() []string { return []string{"middle_name", "suffix", "sex"} }
 
 // Check reports a rule that no standard can apply, as an EInvalid error
 // naming the offending setting.
@@ -212,15 +223,17 @@ func (r Rule) Check() error {
 	if !(r.Margin >= 0 && r.Margin <= 100) {
 		return custodian.FieldError("match.margin", "must be between 0 and 100 bits")
 	}
-	seen := map[string]bool{}
-	for _, id := range r.Require {
-		if comparisonIndex(id) < 0 {
-			return custodian.FieldError("match.require", "%q is not one of the comparisons (%s)", id, strings.Join(ComparisonNames(), ", "))
+	for field, ids := range map[string][]string{"match.require": r.Require, "match.conflicts": r.Conflicts} {
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if comparisonIndex(id) < 0 {
+				return custodian.FieldError(field, "%q is not one of the comparisons (%s)", id, strings.Join(ComparisonNames(), ", "))
+			}
+			if seen[id] {
+				return custodian.FieldError(field, "%q is listed twice", id)
+			}
+			seen[id] = true
 		}
-		if seen[id] {
-			return custodian.FieldError("match.require", "%q is listed twice", id)
-		}
-		seen[id] = true
 	}
 	return nil
 }
@@ -235,18 +248,22 @@ func (r Rule) withDefaults() Rule {
 	if r.Margin == 0 {
 		r.Margin = 10
 	}
+	if r.Conflicts == nil {
+		r.Conflicts = DefaultConflicts()
+	}
 	return r
 }
 
 // FS is the Fellegi-Sunter standard: a model's weights and a release rule.
 type FS struct {
-	model   *Model
-	rule    Rule
-	require []int // comparison indexes
-	weights [][]float64
-	tfM     []float64 // per comparison: m of level 0 when tf applies, else 0
-	tfFloor float64
-	version string
+	model     *Model
+	rule      Rule
+	require   []int // comparison indexes
+	conflicts []int
+	weights   [][]float64
+	tfM       []float64 // per comparison: m of level 0 when tf applies, else 0
+	tfFloor   float64
+	version   string
 }
 
 var _ Standard = (*FS)(nil)
@@ -264,6 +281,9 @@ func NewFS(model *Model, rule Rule) (*FS, error) {
 	for _, id := range rule.Require {
 		f.require = append(f.require, comparisonIndex(id))
 	}
+	for _, id := range rule.Conflicts {
+		f.conflicts = append(f.conflicts, comparisonIndex(id))
+	}
 	f.weights = Weights(model)
 	for i, c := range comparisons {
 		tfm := 0.0
@@ -272,7 +292,8 @@ func NewFS(model *Model, rule Rule) (*FS, error) {
 		}
 		f.tfM = append(f.tfM, tfm)
 	}
-	f.version = fmt.Sprintf("fs:v1:%s:p=%g:m=%g:req=%s", model.Hash()[:16], rule.MinProbability, rule.Margin, strings.Join(rule.Require, ","))
+	f.version = fmt.Sprintf("fs:v1:%s:p=%g:m=%g:req=%s:conflicts=%s", model.Hash()[:16], rule.MinProbability, rule.Margin,
+		strings.Join(rule.Require, ","), strings.Join(rule.Conflicts, ","))
 	return f, nil
 }
 
@@ -344,10 +365,17 @@ func (f *FS) probability(weight float64) float64 {
 	return 1 / (1 + math.Exp2(-logit))
 }
 
-// agrees reports whether s meets the rule's required agreements.
+// agrees reports whether s meets the rule's required agreements
+// and none of its forbidden conflicts (the comparison's worst level, with
+// both sides present).
 func (f *FS) agrees(s *score) bool {
 	for _, i := range f.require {
 		if !comparisons[i].agrees(int(s.levels[i])) {
+			return false
+		}
+	}
+	for _, i := range f.conflicts {
+		if int(s.levels[i]) == len(comparisons[i].levels)-1 {
 			return false
 		}
 	}

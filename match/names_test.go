@@ -336,7 +336,8 @@ func TestVariantTable(t *testing.T) {
 		{"jon", "john", true},
 		{"alexander", "alex", true},
 		{"alexandra", "alex", true},
-		{"alex", "sandy", true}, // both short for Alexander
+		{"alex", "sandy", false}, // both short for Alexander, but not for each other
+		{"rose", "ann", false},   // both short for Rosanne
 		{"aleksandr", "sasha", true},
 		{"alejandro", "alex", true},
 		{"mohammed", "mohd", true},
@@ -414,11 +415,12 @@ func TestBuildVariants(t *testing.T) {
 		want bool
 	}{
 		{"bob", "robert", true},
-		{"bill", "robert", true},  // Bill is a nickname (of William), so its row links a pair
-		{"bill", "william", true}, // William is a full name: its nicknames are a group
-		{"will", "liam", true},
+		{"bill", "robert", true}, // Bill is a nickname (of William), so its row links a pair
+		{"bill", "william", true},
+		{"will", "liam", false}, // two nicknames of one name are not each other's variants
+		{"bob", "bill", false},
 		{"william", "robert", false},
-		{"bob", "rob", false}, // Robert is listed as a nickname (of Bob, Bill): its rows only link pairs
+		{"bob", "rob", false},
 		{"maria", "mario", false},
 		{"alexander", "sasha", true},
 		{"aleksandr", "alexander", true},

@@ -221,6 +221,7 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 		for j := range m.Comparisons[i].Levels {
 			m.Comparisons[i].Levels[j].M = max(mSum[i][j]/wSum[i], 1e-6)
 		}
+		capDifferent(m.Comparisons[i].Levels, comparisons[i].maxDifferent)
 	}
 	m.Training = TrainingInfo{Records: n, RandomPairs: sampled, CandidatePairs: pairs, Iterations: iters, MatchShare: median(shares)}
 	if err := m.check(); err != nil {
@@ -251,6 +252,28 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 		m.Prior = 0.5
 	}
 	return m, nil
+}
+
+// capDifferent keeps m of the worst level ("different") at most max (0:
+// no ceiling), giving the excess to the other levels in proportion. EM
+// cannot tell an unregistered twin or sibling from the registered person
+// when everything else agrees; left alone it concludes that a person's own
+// records often carry a wholly different given name, and the twin in the
+// registry then weighs almost as much as the subject.
+func capDifferent(lv []LevelParams, max float64) {
+	last := len(lv) - 1
+	if max <= 0 || lv[last].M <= max {
+		return
+	}
+	excess, rest := lv[last].M-max, 1-lv[last].M
+	lv[last].M = max
+	for j := range lv[:last] {
+		if rest > 0 {
+			lv[j].M += excess * lv[j].M / rest
+		} else {
+			lv[j].M += excess / float64(last)
+		}
+	}
 }
 
 func cloneParams(cs []ComparisonParams) []ComparisonParams {

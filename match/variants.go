@@ -80,11 +80,12 @@ func variantKey(s string) string {
 // buildVariants reads the nickname table (rows "name1,has_nickname,name2"
 // after a header) and the project's variant file.
 //
-// Each name of the nickname table with its nicknames is one group, except
-// that a row whose first name is itself listed as somebody's nickname
-// links only its own two names. The table lists many rows both ways round
-// (bill has_nickname william); as groups, such rows would chain different
-// full names through a shared short form (bill -> robert, william).
+// Each row of the nickname table links its two names and nothing more: a
+// full name and its nickname are variants, two nicknames of the same name
+// are not (Rose and Ann are both short for Rosanne, Bill and Will for
+// William), and a nickname listed for two full names does not join them
+// (Bill for William and for Robert). The project's own groups join every
+// name on their line.
 func buildVariants(nicknames, own string) (*variantTable, error) {
 	var groups [][]string // keys, in group-id order
 	drops := map[[2]string]bool{}
@@ -118,7 +119,6 @@ func buildVariants(nicknames, own string) (*variantTable, error) {
 
 	type row struct{ name, nick string }
 	var rows []row
-	nick := map[string]bool{} // names listed as a nickname
 	for n, line := range strings.Split(nicknames, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || n == 0 && line == "name1,relationship,name2" {
@@ -137,7 +137,6 @@ func buildVariants(nicknames, own string) (*variantTable, error) {
 			continue
 		}
 		rows = append(rows, r)
-		nick[r.nick] = true
 	}
 	for d, used := range drops {
 		if !used {
@@ -145,19 +144,11 @@ func buildVariants(nicknames, own string) (*variantTable, error) {
 		}
 	}
 
-	full := map[string]int{} // full name -> index of its group
+	// Each row is a group of its two names: a full name and one of its
+	// nicknames are variants, but two nicknames of one full name are not
+	// (Rose and Ann are both short for Rosanne; Erin and Ron for Aaron).
 	for _, r := range rows {
-		if nick[r.name] {
-			groups = append(groups, []string{r.name, r.nick})
-			continue
-		}
-		g, ok := full[r.name]
-		if !ok {
-			g = len(groups)
-			full[r.name] = g
-			groups = append(groups, []string{r.name})
-		}
-		groups[g] = append(groups[g], r.nick)
+		groups = append(groups, []string{r.name, r.nick})
 	}
 	groups = append(groups, ownGroups...)
 

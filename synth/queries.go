@@ -1075,7 +1075,7 @@ func (q *queryGen) namesake(r *regRow, sameDOB bool) (query, bool) {
 		// such people do, and unlike R moving house, they carry a middle
 		// name of their own (R must have one to differ from).
 		rm := compactKey(r.get(cMiddle))
-		if rm == "" || p.middle == "" || compactKey(p.middle)[:1] == rm[:1] {
+		if rm == "" || p.middle == "" || compactKey(p.middle)[:1] == rm[:1] || q.related(p.middle, r.get(cMiddle)) {
 			return query{}, false
 		}
 		x.dob = r.get(cDOB)
