@@ -84,10 +84,13 @@ var comparisons = []comparison{
 	},
 }
 
-// Positions of the name comparisons in comparisons.
+// Positions of comparisons in comparisons.
 const (
-	cFirst = 0
-	cLast  = 2
+	cFirst   = 0
+	cMiddle  = 1
+	cLast    = 2
+	cDOB     = 4
+	cAddress = 5
 )
 
 // comparisonIndex returns the position of the named comparison, or -1.
@@ -256,14 +259,15 @@ func (r Rule) withDefaults() Rule {
 
 // FS is the Fellegi-Sunter standard: a model's weights and a release rule.
 type FS struct {
-	model     *Model
-	rule      Rule
-	require   []int // comparison indexes
-	conflicts []int
-	weights   [][]float64
-	tfM       []float64 // per comparison: m of level 0 when tf applies, else 0
-	tfFloor   float64
-	version   string
+	model        *Model
+	rule         Rule
+	require      []int // comparison indexes
+	conflicts    []int
+	requireFirst bool
+	weights      [][]float64
+	tfM          []float64 // per comparison: m of level 0 when tf applies, else 0
+	tfFloor      float64
+	version      string
 }
 
 var _ Standard = (*FS)(nil)
@@ -281,6 +285,7 @@ func NewFS(model *Model, rule Rule) (*FS, error) {
 	for _, id := range rule.Require {
 		f.require = append(f.require, comparisonIndex(id))
 	}
+	f.requireFirst = slices.Contains(f.require, cFirst)
 	for _, id := range rule.Conflicts {
 		f.conflicts = append(f.conflicts, comparisonIndex(id))
 	}
@@ -378,6 +383,17 @@ func (f *FS) agrees(s *score) bool {
 		if int(s.levels[i]) == len(comparisons[i].levels)-1 {
 			return false
 		}
+	}
+	// The household guard, when the rule requires the given name to agree:
+	// a record that agrees exactly on surname, date of birth and address is
+	// the subject or the subject's twin, and only the given name tells them
+	// apart. There a given name that only sounds alike, or is only part of
+	// the other (Anouk and Anke, Jean-Pierre and Pierre), is not enough: it
+	// must agree at least as a near spelling (Jaro-Winkler 0.92), or the
+	// middle names must agree.
+	if f.requireFirst && s.levels[cLast] == nameExact && s.levels[cDOB] == dobExact && s.levels[cAddress] == addrExact &&
+		s.levels[cFirst] > nameJW92 && !(s.levels[cMiddle] >= 0 && s.levels[cMiddle] <= nameVariant) {
+		return false
 	}
 	return true
 }

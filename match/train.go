@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/custodian-project/custodian"
 )
@@ -89,39 +91,11 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 	if opt.MaxIterations <= 0 {
 		opt.MaxIterations = 100
 	}
-	rng := rand.New(rand.NewPCG(opt.Seed, 0x6d61746368))
 	m := &Model{Prior: 1 / float64(n), TF: map[string]map[string]float64{}}
 
 	// u: level frequencies over random pairs (every pair, in a registry
 	// small enough), shrunk toward the prior.
-	counts := make([][]float64, len(comparisons))
-	for i, c := range comparisons {
-		counts[i] = make([]float64, len(c.levels))
-	}
-	count := func(a, b int) {
-		for i := range comparisons {
-			if l := comparisons[i].level(&g.persons[a], &g.persons[b]); l >= 0 {
-				counts[i][l]++
-			}
-		}
-	}
-	sampled := opt.RandomPairs
-	if all := n * (n - 1) / 2; all <= opt.RandomPairs {
-		sampled = all
-		for a := 0; a < n; a++ {
-			for b := a + 1; b < n; b++ {
-				count(a, b)
-			}
-		}
-	} else {
-		for k := 0; k < opt.RandomPairs; k++ {
-			a, b := rng.IntN(n), rng.IntN(n-1)
-			if b >= a {
-				b++
-			}
-			count(a, b)
-		}
-	}
+	counts, sampled := randomPairCounts(g, opt.RandomPairs, opt.Seed)
 	for i, c := range comparisons {
 		p := ComparisonParams{Name: c.name}
 		total := sum(counts[i])
@@ -252,6 +226,81 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 		m.Prior = 0.5
 	}
 	return m, nil
+}
+
+// uChunks is how many independent streams the random pairs are drawn in,
+// run in parallel; a fixed number, so the sample (and the model) does not
+// depend on the machine's cores.
+const uChunks = 16
+
+// randomPairCounts counts the comparison levels of random pairs of
+// registry records (every pair when there are no more than pairs), and
+// returns the counts and how many pairs they cover.
+func randomPairCounts(g *Registry, pairs int, seed uint64) ([][]float64, int) {
+	n := g.Len()
+	newCounts := func() [][]float64 {
+		c := make([][]float64, len(comparisons))
+		for i, cmp := range comparisons {
+			c[i] = make([]float64, len(cmp.levels))
+		}
+		return c
+	}
+	count := func(c [][]float64, a, b int) {
+		for i := range comparisons {
+			if l := comparisons[i].level(&g.persons[a], &g.persons[b]); l >= 0 {
+				c[i][l]++
+			}
+		}
+	}
+	parts := make([][][]float64, uChunks)
+	total := pairs
+	all := n * (n - 1) / 2
+	if all <= pairs {
+		total = all
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for k := range parts {
+		parts[k] = newCounts()
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(k int, c [][]float64) {
+			defer func() { <-sem; wg.Done() }()
+			if all <= pairs {
+				for a := k; a < n; a += uChunks { // every pair, rows dealt out
+					for b := a + 1; b < n; b++ {
+						count(c, a, b)
+					}
+				}
+				return
+			}
+			rng := rand.New(rand.NewPCG(seed, uint64(k)+0x75))
+			for range pairs/uChunks + boolInt(k < pairs%uChunks) {
+				a, b := rng.IntN(n), rng.IntN(n-1)
+				if b >= a {
+					b++
+				}
+				count(c, a, b)
+			}
+		}(k, parts[k])
+	}
+	wg.Wait()
+	out := newCounts()
+	for _, c := range parts {
+		for i := range c {
+			for j := range c[i] {
+				out[i][j] += c[i][j]
+			}
+		}
+	}
+	return out, total
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // capDifferent keeps m of the worst level ("different") at most max (0:
