@@ -188,3 +188,60 @@ type PolicyVersion struct {
 	CreatedAt time.Time `json:"created_at"`
 	LogIndex  uint64    `json:"log_index"`
 }
+
+// BulkJob is an agency's bulk verification: an uploaded file of subjects,
+// decided row by row like single lookups, asynchronously. Nothing of it is
+// released until it is done (and, when any field needs review, approved by
+// two different reviewers).
+type BulkJob struct {
+	ID         string       `json:"id"`
+	AgencyID   string       `json:"-"`
+	Purpose    string       `json:"purpose"`
+	LegalBasis *LegalBasis  `json:"legal_basis,omitempty"`
+	Fields     []string     `json:"fields"`
+	State      BulkState    `json:"state"`
+	Total      int          `json:"rows_total"`
+	Done       int          `json:"rows_done"`
+	FileSHA256 string       `json:"file_sha256"`
+	CreatedAt  time.Time    `json:"created_at"`
+	FinishedAt *time.Time   `json:"finished_at,omitempty"`
+	Summary    *BulkSummary `json:"summary,omitempty"` // when done or awaiting review
+	Error      string       `json:"error,omitempty"`   // when failed
+	LogIndex   uint64       `json:"log_index"`         // the submission's log entry
+}
+
+// BulkState is where a bulk job stands.
+type BulkState string
+
+// Bulk job states.
+const (
+	BulkQueued  BulkState = "queued"
+	BulkRunning BulkState = "running"
+	BulkReview  BulkState = "awaiting_review" // decided; held fields need two reviewers
+	BulkDone    BulkState = "done"            // the result can be read
+	BulkFailed  BulkState = "failed"          // nothing was released
+)
+
+// BulkSummary counts a finished job's outcomes.
+type BulkSummary struct {
+	Submitted     int            `json:"submitted"`
+	Verified      int            `json:"verified"`
+	Ambiguous     int            `json:"ambiguous"`
+	NoMatch       int            `json:"no_match"`
+	Malformed     []int          `json:"malformed_lines"` // line numbers in the uploaded file
+	Released      map[string]int `json:"released"`        // field → rows it was released in
+	HeldForReview int            `json:"held_for_review"` // rows with a field waiting for review
+}
+
+// BulkRow is one row's decision. Released holds values only when the job
+// is done; Pending fields wait for the job's review.
+type BulkRow struct {
+	Line     int                 `json:"line"`
+	RowID    string              `json:"row_id"`
+	Outcome  string              `json:"outcome"` // verified, ambiguous, no_match, malformed
+	RecordID string              `json:"-"`
+	Released map[string]string   `json:"released,omitempty"`
+	Pending  []string            `json:"pending,omitempty"`
+	Withheld map[string]Withheld `json:"withheld,omitempty"`
+	Error    string              `json:"error,omitempty"` // why a row is malformed (never its values)
+}

@@ -24,6 +24,7 @@ import (
 // Store is what the flow needs from storage. Every method that changes
 // state also appends its log entry in the same transaction.
 type Store interface {
+	BulkStore
 	ImportRecords(ctx context.Context, fields []string, next func() (custodian.Record, error), keys func(custodian.Record) []string, entry func(n int) any) (int, uint64, error)
 	RegistryFields(ctx context.Context) ([]string, error)
 	Candidates(ctx context.Context, keys []string) ([]custodian.Record, error)
@@ -94,6 +95,8 @@ type Service struct {
 
 	index    atomic.Pointer[registryIndex]
 	indexing atomic.Bool
+
+	bulkWake chan struct{} // a job was submitted: RunBulk looks at once
 }
 
 // rules is the policy, the blocks in force, the registry's columns and the
@@ -136,7 +139,8 @@ func New(store Store, std match.Standard, cfg Config, logger *slog.Logger, now f
 	for _, p := range cfg.Purposes {
 		ps[p.ID] = p
 	}
-	return &Service{store: store, std: std, cfg: cfg, purposes: ps, log: logger, now: now, newID: newID, digest: audit.NewDigester(cfg.DigestSecret)}
+	return &Service{store: store, std: std, cfg: cfg, purposes: ps, log: logger, now: now, newID: newID, digest: audit.NewDigester(cfg.DigestSecret),
+		bulkWake: make(chan struct{}, 1)}
 }
 
 // RandomID returns prefix, 12 hex digits of the time in milliseconds and

@@ -25,6 +25,15 @@ var legalKinds = []string{custodian.BasisWarrant, custodian.BasisCourtOrder, cus
 // validate checks a request against the catalog and the registry's fields.
 // Errors name the offending field and never echo personal data.
 func (s *Service) validate(req custodian.LookupRequest, fields map[string]bool) error {
+	if err := s.validateRequest(req, fields); err != nil {
+		return err
+	}
+	return validateSubject(req.Subject, fields)
+}
+
+// validateRequest checks what a lookup and a bulk job share: the purpose,
+// the legal basis it needs, and the fields asked for.
+func (s *Service) validateRequest(req custodian.LookupRequest, fields map[string]bool) error {
 	p, ok := s.purposes[req.Purpose]
 	switch {
 	case req.Purpose == "":
@@ -64,13 +73,19 @@ func (s *Service) validate(req custodian.LookupRequest, fields map[string]bool) 
 		}
 		seen[f] = true
 	}
-	if len(req.Subject) == 0 {
+	return nil
+}
+
+// validateSubject checks a subject's identifiers against the registry's
+// columns; a lookup's subject and every row of a bulk job pass it.
+func validateSubject(subject map[string]string, fields map[string]bool) error {
+	if len(subject) == 0 {
 		return custodian.FieldError("subject", "the subject's identifiers are required")
 	}
-	if len(req.Subject) > MaxSubjectLen {
+	if len(subject) > MaxSubjectLen {
 		return custodian.FieldError("subject", "too many identifiers")
 	}
-	for k, v := range req.Subject {
+	for k, v := range subject {
 		if !fields[k] {
 			return custodian.FieldError("subject", "unknown identifier %q", custodian.EchoName(k))
 		}
@@ -136,55 +151,25 @@ func (s *Service) lookupAt(ctx context.Context, st *rules, a custodian.Agency, r
 	if err := s.validate(req, st.fields); err != nil {
 		return custodian.Lookup{}, err
 	}
-	std, err := s.standard(st, req.Purpose)
+	d, err := s.disclose(ctx, st, a, req)
 	if err != nil {
 		return custodian.Lookup{}, err
 	}
-	keys, err := std.QueryKeys(req.Subject)
-	if err != nil {
-		return custodian.Lookup{}, err
-	}
-	cands, err := s.candidates(ctx, keys, st.regGen)
-	if err != nil {
-		return custodian.Lookup{}, fmt.Errorf("lookup: %w", err)
-	}
-	m := std.Decide(req.Subject, cands)
-
 	l := custodian.Lookup{
-		ID: id, AgencyID: a.ID, Request: req, Outcome: m.Outcome,
-		PolicyVersion: st.version, CreatedAt: s.now(),
-		Released: map[string]string{}, Pending: []string{}, Withheld: map[string]custodian.Withheld{},
-	}
-	var rec custodian.Record
-	if m.Outcome == custodian.Verified {
-		l.RecordID = m.RecordID
-		for _, c := range cands {
-			if c.ID == m.RecordID {
-				rec = c
-			}
-		}
-		l.Decisions = s.decide(st, a, req)
-	} else {
-		reason := "no verified match: " + string(m.Outcome)
-		for _, f := range req.Fields {
-			l.Decisions = append(l.Decisions, custodian.FieldDecision{Field: f, Effect: custodian.Deny, Reason: reason})
-		}
+		ID: id, AgencyID: a.ID, Request: req, Outcome: d.match.Outcome, RecordID: d.match.RecordID,
+		PolicyVersion: st.version, CreatedAt: s.now(), Decisions: d.decisions,
+		Released: d.released, Pending: d.pending, Withheld: d.withheld,
 	}
 	var reviews []custodian.ReviewItem
-	for _, d := range l.Decisions {
-		switch d.Effect {
-		case custodian.Release:
-			l.Released[d.Field] = rec.Values[d.Field]
-		case custodian.Review:
-			l.Pending = append(l.Pending, d.Field)
-			reviews = append(reviews, custodian.ReviewItem{LookupID: l.ID, Field: d.Field, Rules: d.Rules, Reason: d.Reason,
+	for _, dec := range l.Decisions {
+		if dec.Effect == custodian.Review {
+			reviews = append(reviews, custodian.ReviewItem{LookupID: l.ID, Field: dec.Field, Rules: dec.Rules, Reason: dec.Reason,
 				State: custodian.ReviewPending, CreatedAt: l.CreatedAt})
-		default:
-			l.Withheld[d.Field] = custodian.Withheld{Reason: d.Reason, Rules: d.Rules}
 		}
 	}
+	m, std := d.match, d.standard
 	l.Status = status(l)
-	if err := s.store.CreateLookup(ctx, &l, reviews, s.lookupEntry(l, m, std.Version()), st.gen, st.regGen); err != nil {
+	if err := s.store.CreateLookup(ctx, &l, reviews, s.lookupEntry(l, m, std), st.gen, st.regGen); err != nil {
 		if errors.Is(err, custodian.ErrStale) {
 			return custodian.Lookup{}, err
 		}
@@ -193,6 +178,62 @@ func (s *Service) lookupAt(ctx context.Context, st *rules, a custodian.Agency, r
 	s.log.Info("lookup", "lookup_id", l.ID, "agency_id", a.ID, "purpose", req.Purpose, "outcome", l.Outcome,
 		"status", l.Status, "released", len(l.Released), "pending", len(l.Pending), "log_index", l.LogIndex)
 	return l, nil
+}
+
+// disclosure is what the flow decided for one subject: the match, and per
+// field the decision and what it releases, holds or withholds.
+type disclosure struct {
+	match     match.Result
+	standard  string // the match standard's version
+	decisions []custodian.FieldDecision
+	released  map[string]string
+	pending   []string
+	withheld  map[string]custodian.Withheld
+}
+
+// disclose matches a validated request's subject under the purpose's
+// standard and decides each field: one piece of code for a lookup and for
+// every row of a bulk job. It records nothing.
+func (s *Service) disclose(ctx context.Context, st *rules, a custodian.Agency, req custodian.LookupRequest) (disclosure, error) {
+	std, err := s.standard(st, req.Purpose)
+	if err != nil {
+		return disclosure{}, err
+	}
+	keys, err := std.QueryKeys(req.Subject)
+	if err != nil {
+		return disclosure{}, err
+	}
+	cands, err := s.candidates(ctx, keys, st.regGen)
+	if err != nil {
+		return disclosure{}, fmt.Errorf("match: %w", err)
+	}
+	d := disclosure{match: std.Decide(req.Subject, cands), standard: std.Version(),
+		released: map[string]string{}, pending: []string{}, withheld: map[string]custodian.Withheld{}}
+	var rec custodian.Record
+	if d.match.Outcome == custodian.Verified {
+		for _, c := range cands {
+			if c.ID == d.match.RecordID {
+				rec = c
+			}
+		}
+		d.decisions = s.decide(st, a, req)
+	} else {
+		reason := "no verified match: " + string(d.match.Outcome)
+		for _, f := range req.Fields {
+			d.decisions = append(d.decisions, custodian.FieldDecision{Field: f, Effect: custodian.Deny, Reason: reason})
+		}
+	}
+	for _, dec := range d.decisions {
+		switch dec.Effect {
+		case custodian.Release:
+			d.released[dec.Field] = rec.Values[dec.Field]
+		case custodian.Review:
+			d.pending = append(d.pending, dec.Field)
+		default:
+			d.withheld[dec.Field] = custodian.Withheld{Reason: dec.Reason, Rules: dec.Rules}
+		}
+	}
+	return d, nil
 }
 
 // decide is the per-field decision: blocks first (they override every

@@ -20,6 +20,9 @@ func addRoutes(mux router, d Deps, m *metrics) {
 
 	mux.Handle("POST /v1/lookups", agency(handleCreateLookup(svc, log, m)))
 	mux.Handle("GET /v1/lookups/{id}", agency(handleGetLookup(svc, log)))
+	mux.Handle("POST /v1/bulk", agency(handleSubmitBulk(svc, log)))
+	mux.Handle("GET /v1/bulk/{id}", agency(handleGetBulk(svc, log)))
+	mux.Handle("GET /v1/bulk/{id}/result", agency(handleBulkResult(svc, log)))
 	mux.Handle("GET /v1/purposes", handlePurposes(svc))
 	mux.Handle("GET /v1/openapi.json", handleOpenAPI())
 

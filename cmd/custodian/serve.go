@@ -60,6 +60,8 @@ func serve(ctx context.Context, d *deployment.Deployment, addr string, logger *s
 	ictx, stopIntegrator := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { d.Log.Run(ictx, integrateEvery); close(done) }()
+	bulkDone := make(chan struct{})
+	go func() { d.Service.RunBulk(ictx); close(bulkDone) }() // queued and interrupted bulk jobs, then new ones
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	ready("http://" + ln.Addr().String())
@@ -73,6 +75,7 @@ func serve(ctx context.Context, d *deployment.Deployment, addr string, logger *s
 	serr := srv.Shutdown(sctx)
 	stopIntegrator()
 	<-done
+	<-bulkDone
 	// A last integration so the final checkpoint covers every answered request.
 	if _, ierr := d.Log.Integrate(context.Background()); ierr != nil {
 		logger.Error("final log integration", "err", ierr.Error())

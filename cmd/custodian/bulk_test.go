@@ -1,0 +1,185 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// send makes one request with a raw body and content type, and returns the
+// status and the body.
+func send(t *testing.T, method, url, key, contentType, body string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(raw)
+}
+
+// waitBulk polls a job until it leaves queued and running.
+func waitBulk(t *testing.T, base, key, id string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		status, raw := send(t, "GET", base+"/v1/bulk/"+id, key, "", "")
+		var j map[string]any
+		json.Unmarshal([]byte(raw), &j)
+		if status != 200 {
+			t.Fatalf("GET bulk job: %d %s", status, raw)
+		}
+		if s := j["state"]; s != "queued" && s != "running" {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bulk job still %v: %s", j["state"], raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+const bulkFile = "row_id,first_name,last_name,dob,street,zip\n" +
+	"a,Marisol,Quintero Vidal,1984-03-12,418 Larkspur Ave,90210\n" +
+	"b,Nobody,Unknown,1970-01-01,1 Nowhere,00000\n" +
+	"c,Samir,Haddad,1969-12-01,,\n" + // two registered people share name and date of birth
+	"d,Oskar,Brückner,1975-13-45,,\n" + // not a date
+	"e,\"unterminated,x,1990-01-01,,\n"
+
+func TestBulkEndToEnd(t *testing.T) {
+	d := newDeployment(t)
+	base, logs := serveTest(t, d.dir)
+	police := d.keys["police-1"]
+
+	status, raw := send(t, "POST", base+"/v1/bulk?purpose=dppa-1&fields=first_name,dob,photo", police, "text/csv", bulkFile)
+	if status != 202 {
+		t.Fatalf("submit: %d %s", status, raw)
+	}
+	var sub map[string]any
+	json.Unmarshal([]byte(raw), &sub)
+	id, _ := sub["id"].(string)
+	if sub["rows_total"] != float64(5) || id == "" {
+		t.Fatalf("submit: %s", raw)
+	}
+	// Another agency cannot see it.
+	if s, _ := send(t, "GET", base+"/v1/bulk/"+id, d.keys["court-1"], "", ""); s != 404 {
+		t.Errorf("another agency's GET: %d, want 404", s)
+	}
+	j := waitBulk(t, base, police, id)
+	if j["state"] != "done" {
+		t.Fatalf("job: %v", j)
+	}
+
+	// The summary.
+	status, raw = send(t, "GET", base+"/v1/bulk/"+id+"/result", police, "", "", "Accept", "application/json")
+	var sum struct {
+		Submitted, Verified, Ambiguous int
+		NoMatch                        int   `json:"no_match"`
+		Malformed                      []int `json:"malformed_lines"`
+		Released                       map[string]int
+	}
+	if status != 200 || json.Unmarshal([]byte(raw), &sum) != nil {
+		t.Fatalf("summary: %d %s", status, raw)
+	}
+	if sum.Submitted != 5 || sum.Verified != 1 || sum.Ambiguous != 1 || sum.NoMatch != 1 ||
+		len(sum.Malformed) != 2 || sum.Malformed[0] != 5 || sum.Released["first_name"] != 1 || sum.Released["photo"] != 0 {
+		t.Errorf("summary: %s", raw)
+	}
+
+	// The result file.
+	status, raw = send(t, "GET", base+"/v1/bulk/"+id+"/result", police, "", "")
+	if status != 200 {
+		t.Fatalf("result: %d %s", status, raw)
+	}
+	rows, err := csv.NewReader(strings.NewReader(raw)).ReadAll()
+	if err != nil || len(rows) != 6 {
+		t.Fatalf("result rows: %v %q", err, raw)
+	}
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	byID := map[string][]string{}
+	for _, r := range rows[1:] {
+		byID[r[col["row_id"]]] = r
+	}
+	if r := byID["a"]; r[col["outcome"]] != "verified" || r[col["first_name"]] != "Marisol" || r[col["dob"]] != "1984-03-12" ||
+		r[col["photo"]] != "" || !strings.Contains(r[col["withheld"]], "photo:") {
+		t.Errorf("verified row: %v", r)
+	}
+	if r := byID["c"]; r[col["outcome"]] != "ambiguous" || r[col["first_name"]] != "" {
+		t.Errorf("ambiguous row: %v", r)
+	}
+	if r := byID["d"]; r[col["outcome"]] != "malformed" || !strings.Contains(r[col["error"]], "subject.dob") || strings.Contains(raw, "1975-13-45") {
+		t.Errorf("malformed row: %v", r)
+	}
+	if last := rows[len(rows)-1]; last[col["outcome"]] != "malformed" || last[col["line"]] != "6" {
+		t.Errorf("unreadable row: %v", last)
+	}
+
+	// Contact fields need review: the job is held, and nothing can be read.
+	status, raw = send(t, "POST", base+"/v1/bulk?purpose=dppa-1&fields=first_name,street", police, "text/csv", bulkFile)
+	if status != 202 {
+		t.Fatalf("submit: %d %s", status, raw)
+	}
+	json.Unmarshal([]byte(raw), &sub)
+	held := waitBulk(t, base, police, sub["id"].(string))
+	if held["state"] != "awaiting_review" {
+		t.Errorf("job with a reviewed field: %v", held["state"])
+	}
+	if s, body := send(t, "GET", base+"/v1/bulk/"+sub["id"].(string)+"/result", police, "", ""); s != 409 || strings.Contains(body, "Marisol") {
+		t.Errorf("result of a held job: %d %s", s, body)
+	}
+	if strings.Contains(logs.String(), "Marisol") || strings.Contains(logs.String(), "Quintero") {
+		t.Error("the server's logs name a registered person")
+	}
+	mustCLI(t, "audit", "verify", "--data", d.dir)
+}
+
+func TestBulkRefusals(t *testing.T) {
+	d := newDeployment(t)
+	base, _ := serveTest(t, d.dir)
+	police := d.keys["police-1"]
+	for name, c := range map[string]struct {
+		query, contentType, body string
+		status                   int
+		want                     string
+	}{
+		"not csv":         {"purpose=dppa-1&fields=first_name", "application/json", `{}`, 400, "Content-Type"},
+		"unknown purpose": {"purpose=nope&fields=first_name", "text/csv", bulkFile, 400, "purpose"},
+		"no fields":       {"purpose=dppa-1", "text/csv", bulkFile, 400, "fields"},
+		"unknown field":   {"purpose=dppa-1&fields=ssn", "text/csv", bulkFile, 400, "fields"},
+		"legal basis":     {"purpose=immigration-1&fields=first_name", "text/csv", bulkFile, 400, "legal_basis"},
+		"empty file":      {"purpose=dppa-1&fields=first_name", "text/csv", "", 400, "empty"},
+		"header only":     {"purpose=dppa-1&fields=first_name", "text/csv", "first_name,dob\n", 400, "no rows"},
+		"no identifiers":  {"purpose=dppa-1&fields=first_name", "text/csv", "a,b\n1,2\n", 400, "identifier"},
+		"duplicate cols":  {"purpose=dppa-1&fields=first_name", "text/csv", "dob,dob\n1,2\n", 400, "twice"},
+	} {
+		status, raw := send(t, "POST", base+"/v1/bulk?"+c.query, police, c.contentType, c.body)
+		if status != c.status || !strings.Contains(raw, c.want) {
+			t.Errorf("%s: %d %s, want %d naming %q", name, status, raw, c.status, c.want)
+		}
+	}
+	if s, _ := send(t, "POST", base+"/v1/bulk?purpose=dppa-1&fields=first_name", "", "text/csv", bulkFile); s != 401 {
+		t.Errorf("no key: %d, want 401", s)
+	}
+	if s, _ := send(t, "GET", base+"/v1/bulk/bk_nope", police, "", ""); s != 404 {
+		t.Errorf("unknown job: %d, want 404", s)
+	}
+}
