@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/custodian-project/custodian"
@@ -26,12 +27,16 @@ const (
 type BulkStore interface {
 	CreateBulkJob(ctx context.Context, j *custodian.BulkJob, input []byte, entry any) error
 	BulkJob(ctx context.Context, id string) (custodian.BulkJob, error)
-	UnfinishedBulkJobs(ctx context.Context) ([]string, error)
+	BulkJobIDs(ctx context.Context, states ...custodian.BulkState) ([]string, error)
 	BulkInput(ctx context.Context, id string) ([]byte, error)
 	SaveBulkRows(ctx context.Context, id string, from int, rows []custodian.BulkRow, entry any, rulesGen, registryGen int64) error
 	RestartBulkJob(ctx context.Context, id string, entry any) error
 	FinishBulkJob(ctx context.Context, id string, state custodian.BulkState, summary *custodian.BulkSummary, errMsg string, entry any, rulesGen, registryGen int64, now time.Time) error
 	BulkRows(ctx context.Context, id string, fn func(custodian.BulkRow) error) error
+	DecideBulkJob(ctx context.Context, id, reviewer string, approve bool, reason string, rulesGen, registryGen int64,
+		settle func([]custodian.BulkRow, []custodian.Record) error,
+		summarize func(*custodian.BulkSummary, []custodian.BulkRow) *custodian.BulkSummary,
+		entry func(settled bool, rows []custodian.BulkRow) any) (bool, error)
 }
 
 // SubmitBulk queues a bulk verification job: req names the purpose, legal
@@ -128,7 +133,8 @@ func (s *Service) RunBulk(ctx context.Context) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
-		ids, err := s.store.UnfinishedBulkJobs(ctx)
+		// Running first: a job a stopped server left half done resumes.
+		ids, err := s.store.BulkJobIDs(ctx, custodian.BulkRunning, custodian.BulkQueued)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("bulk jobs", "err", err.Error())
 		}
@@ -351,4 +357,115 @@ func (s *Service) failBulk(ctx context.Context, j custodian.BulkJob, reason stri
 // StaffBulkJob returns any job, for the custodian's staff.
 func (s *Service) StaffBulkJob(ctx context.Context, id string) (custodian.BulkJob, error) {
 	return s.store.BulkJob(ctx, id)
+}
+
+// DecideBulk records a reviewer's approval or denial of a job awaiting
+// review. Nothing is released until two different reviewers approve; then
+// every held field is released as the policy decided it, unless a block
+// now covers it. One denial withholds every held field. If the rules or
+// the registry changed since the job was decided, its reviews are void and
+// it is decided again (a conflict error says so).
+func (s *Service) DecideBulk(ctx context.Context, who Staff, id string, approve bool, reason string) (custodian.BulkJob, error) {
+	if strings.TrimSpace(reason) == "" || len(reason) > 1000 {
+		return custodian.BulkJob{}, custodian.FieldError("reason", "a reason of 1 to 1000 characters is required")
+	}
+	if who.Name == "" {
+		return custodian.BulkJob{}, custodian.FieldError("reviewer", "the reviewer must be named")
+	}
+	j, err := s.store.BulkJob(ctx, id)
+	if err != nil {
+		return j, err
+	}
+	st, err := s.current(ctx)
+	if err != nil {
+		return j, err
+	}
+	a, ok := st.active[j.AgencyID]
+	if approve && !ok {
+		return j, custodian.Errorf(custodian.EConflict, "the agency's key is revoked; nothing more is released to it")
+	}
+	type digest struct {
+		Line   int    `json:"line"`
+		Field  string `json:"field"`
+		Digest string `json:"digest"`
+	}
+	newly := map[string]int{} // field → rows it is released in on settling
+	var newValues []digest    // and a digest of each value
+	settle := func(rows []custodian.BulkRow, recs []custodian.Record) error {
+		clear(newly) // the store may run this more than once
+		newValues = newValues[:0]
+		for i := range rows {
+			r, rec := &rows[i], recs[i]
+			if r.Withheld == nil {
+				r.Withheld = map[string]custodian.Withheld{}
+			}
+			for _, f := range r.Pending {
+				v, has := rec.Values[f]
+				b, blocked := blocking(st.blocks, a, j.Purpose, f)
+				switch {
+				case !approve:
+					r.Withheld[f] = custodian.Withheld{Reason: "denied on review: " + reason}
+				case blocked:
+					r.Withheld[f] = custodian.Withheld{Reason: "blocked by order " + b.Order, Rules: []string{"block:" + b.ID}}
+				case !has:
+					r.Withheld[f] = custodian.Withheld{Reason: "the record no longer holds this field"}
+				default:
+					if r.Released == nil {
+						r.Released = map[string]string{}
+					}
+					r.Released[f] = v
+					newly[f]++
+					newValues = append(newValues, digest{r.Line, f, s.digest.Value(j.ID+"/review/"+strconv.Itoa(r.Line), f, v)})
+				}
+			}
+			r.Pending = nil
+		}
+		return nil
+	}
+	summarize := func(sum *custodian.BulkSummary, _ []custodian.BulkRow) *custodian.BulkSummary {
+		if sum.Released == nil {
+			sum.Released = map[string]int{}
+		}
+		for f, n := range newly {
+			sum.Released[f] += n
+		}
+		return sum
+	}
+	entry := func(settled bool, rows []custodian.BulkRow) any {
+		e := map[string]any{"action": "review", "bulk_job": j.ID, "agency": j.AgencyID, "reviewer": who.Name,
+			"approve": approve, "reason": reason, "settled": settled}
+		if settled && approve {
+			e["released"] = newValues
+		}
+		return e
+	}
+	settled, err := s.store.DecideBulkJob(ctx, id, who.Name, approve, reason, st.gen, st.regGen, settle, summarize, entry)
+	if errors.Is(err, custodian.ErrStale) {
+		if rerr := s.restartBulk(ctx, j); rerr != nil {
+			return j, rerr
+		}
+		return j, custodian.Errorf(custodian.EConflict, "the rules or the registry changed since the job was decided: its reviews are void and it is being decided again")
+	}
+	if err != nil {
+		return j, err
+	}
+	s.log.Info("bulk job reviewed", "bulk_job", id, "reviewer", who.Name, "approve", approve, "settled", settled)
+	return s.store.BulkJob(ctx, id)
+}
+
+// BulkJobsAwaitingReview lists the jobs that wait for reviewers.
+func (s *Service) BulkJobsAwaitingReview(ctx context.Context) ([]custodian.BulkJob, error) {
+	ids, err := s.store.BulkJobIDs(ctx, custodian.BulkReview)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]custodian.BulkJob, 0, len(ids))
+	for _, id := range ids {
+		j, err := s.store.BulkJob(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, nil
 }

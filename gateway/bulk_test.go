@@ -203,3 +203,44 @@ func TestBulkFailsForRevokedAgency(t *testing.T) {
 	}
 	t.Fatal("the revoked agency's job did not fail")
 }
+
+const reviewContact = `@id("identity") permit (principal, action == Action::"disclose", resource in FieldClass::"identity");
+@id("contact-reviewed") permit (principal, action == Action::"disclose", resource in FieldClass::"contact") when { context.reviewed };`
+
+// Two different reviewers release a job's held fields; a block that
+// arrives in between voids the reviews and the job is decided again, with
+// the block.
+func TestBulkReview(t *testing.T) {
+	ctx := context.Background()
+	plain, _, a, _ := bulkSetup(t, func(*gateway.Service, int32) {})
+	if _, err := plain.ApplyPolicy(ctx, []byte(reviewContact)); err != nil {
+		t.Fatal(err)
+	}
+	req := custodian.LookupRequest{Purpose: "dppa-1", Fields: []string{"first_name", "street"}}
+	j, err := plain.SubmitBulk(ctx, a, req, bulkRows(30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j = runUntil(t, plain, a, j.ID); j.State != custodian.BulkReview || j.Summary.HeldForReview != 10 {
+		t.Fatalf("held job: %s %+v", j.State, j.Summary)
+	}
+	rita, sam := gateway.Staff{Name: "rita", Role: gateway.RoleReviewer}, gateway.Staff{Name: "sam", Role: gateway.RoleReviewer}
+	if _, err := plain.DecideBulk(ctx, rita, j.ID, true, ""); custodian.ErrorCode(err) != custodian.EInvalid {
+		t.Errorf("approval without a reason: %v", err)
+	}
+	if j, err = plain.DecideBulk(ctx, rita, j.ID, true, "checked"); err != nil || j.State != custodian.BulkReview {
+		t.Fatalf("first approval: %v %s", err, j.State)
+	}
+	if _, err := plain.AddBlock(ctx, custodian.BlockField, "street", "CO-9"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.DecideBulk(ctx, sam, j.ID, true, "checked"); custodian.ErrorCode(err) != custodian.EConflict {
+		t.Fatalf("approval after a block: %v, want a conflict", err)
+	}
+	// Decided again under the block: street is denied outright, so nothing
+	// waits for review and the job is done without it.
+	j = runUntil(t, plain, a, j.ID)
+	if j.State != custodian.BulkDone || j.Summary.Released["street"] != 0 || j.Summary.Released["first_name"] != 10 {
+		t.Fatalf("after the block: %s %+v", j.State, j.Summary)
+	}
+}

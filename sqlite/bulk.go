@@ -79,23 +79,28 @@ func (s *Store) BulkJob(ctx context.Context, id string) (custodian.BulkJob, erro
 	return j, nil
 }
 
-// UnfinishedBulkJobs lists the queued and running jobs, oldest first.
-func (s *Store) UnfinishedBulkJobs(ctx context.Context) ([]string, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id FROM bulk_jobs WHERE state IN (?, ?) ORDER BY created_at, id`,
-		string(custodian.BulkQueued), string(custodian.BulkRunning))
-	if err != nil {
-		return nil, fmt.Errorf("unfinished bulk jobs: %w", err)
-	}
-	defer rows.Close()
+// BulkJobIDs lists the jobs in any of the states, oldest first.
+func (s *Store) BulkJobIDs(ctx context.Context, states ...custodian.BulkState) ([]string, error) {
 	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("unfinished bulk jobs: %w", err)
+	for _, st := range states {
+		rows, err := s.rdb.QueryContext(ctx, `SELECT id FROM bulk_jobs WHERE state = ? ORDER BY created_at, id`, string(st))
+		if err != nil {
+			return nil, fmt.Errorf("bulk jobs: %w", err)
 		}
-		ids = append(ids, id)
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("bulk jobs: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("bulk jobs: %w", err)
+		}
 	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // BulkInput returns a job's uploaded file.
@@ -162,14 +167,18 @@ func (s *Store) checkJobGenerations(tx *sql.Tx, id string, from int, rulesGen, r
 	return s.checkGenerations(tx, rulesGen, registryGen)
 }
 
-// RestartBulkJob drops a job's decided rows, so that it is decided again
-// from its first row (the rules changed while it ran).
+// RestartBulkJob drops a job's decided rows and its reviews, so that it is
+// decided again from its first row (the rules changed while it ran, or
+// before its review was settled).
 func (s *Store) RestartBulkJob(ctx context.Context, id string, entry any) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`DELETE FROM bulk_rows WHERE job_id = ?`, id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`UPDATE bulk_jobs SET done = 0, state = ?, rules_gen = NULL, registry_gen = NULL WHERE id = ?`, string(custodian.BulkQueued), id); err != nil {
+		if _, err := tx.Exec(`DELETE FROM bulk_reviews WHERE job_id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE bulk_jobs SET done = 0, state = ?, rules_gen = NULL, registry_gen = NULL, summary = NULL WHERE id = ?`, string(custodian.BulkQueued), id); err != nil {
 			return err
 		}
 		_, err := s.appendEntry(tx, "bulk", entry)
@@ -182,7 +191,8 @@ func (s *Store) RestartBulkJob(ctx context.Context, id string, entry any) error 
 }
 
 // FinishBulkJob ends a job in state (done, awaiting review or failed) with
-// its summary, drops the uploaded file, and logs entry, in one transaction
+// its summary, drops the uploaded file (unless the job awaits review), and
+// logs entry, in one transaction
 // checked against the generations (custodian.ErrStale: nothing changed).
 // A failed job's rows are deleted: nothing of it can ever be read.
 func (s *Store) FinishBulkJob(ctx context.Context, id string, state custodian.BulkState, summary *custodian.BulkSummary, errMsg string, entry any, rulesGen, registryGen int64, now time.Time) error {
@@ -210,8 +220,11 @@ func (s *Store) FinishBulkJob(ctx context.Context, id string, state custodian.Bu
 		if errMsg != "" {
 			msg = errMsg
 		}
-		if _, err := tx.Exec(`UPDATE bulk_jobs SET state = ?, summary = ?, error = ?, finished_at = ?, input = X'' WHERE id = ?`,
-			string(state), sum, msg, ts(now), id); err != nil {
+		// The file goes once nothing can need it again: a job awaiting
+		// review is decided again from it if the rules change first.
+		if _, err := tx.Exec(`UPDATE bulk_jobs SET state = ?, summary = ?, error = ?, finished_at = ?,
+			input = CASE WHEN ? THEN input ELSE X'' END WHERE id = ?`,
+			string(state), sum, msg, ts(now), state == custodian.BulkReview, id); err != nil {
 			return err
 		}
 		_, err := s.appendEntry(tx, "bulk", entry)
@@ -245,4 +258,145 @@ func (s *Store) BulkRows(ctx context.Context, id string, fn func(custodian.BulkR
 		}
 	}
 	return rows.Err()
+}
+
+// DecideBulkJob records a reviewer's decision on a job awaiting review,
+// with its log entry, in one transaction checked against the generations
+// the job was decided under (custodian.ErrStale: nothing recorded). A
+// reviewer decides a job once. A denial, or an approval by a second
+// reviewer after another's, settles the job: settle is called with the
+// rows that hold fields and their records, may change the rows, and the job
+// is done with the summary summarize gives. entry builds the log entry
+// from whether the job was settled and the settled rows.
+func (s *Store) DecideBulkJob(ctx context.Context, id, reviewer string, approve bool, reason string, rulesGen, registryGen int64,
+	settle func([]custodian.BulkRow, []custodian.Record) error,
+	summarize func(*custodian.BulkSummary, []custodian.BulkRow) *custodian.BulkSummary,
+	entry func(settled bool, rows []custodian.BulkRow) any) (bool, error) {
+	var settled bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		settled = false
+		var state string
+		var rg, gg sql.NullInt64
+		var summary sql.NullString
+		if err := tx.QueryRow(`SELECT state, rules_gen, registry_gen, summary FROM bulk_jobs WHERE id = ?`, id).Scan(&state, &rg, &gg, &summary); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return custodian.Errorf(custodian.ENotFound, "no such bulk job")
+			}
+			return err
+		}
+		if state != string(custodian.BulkReview) {
+			return custodian.Errorf(custodian.EConflict, "the job is %s, not awaiting review", state)
+		}
+		if rg.Int64 != rulesGen || gg.Int64 != registryGen {
+			return custodian.ErrStale
+		}
+		if err := s.checkGenerations(tx, rulesGen, registryGen); err != nil {
+			return err
+		}
+		var approvals, mine int
+		if err := tx.QueryRow(`SELECT COALESCE(SUM(approve), 0), COALESCE(SUM(reviewer = ?), 0) FROM bulk_reviews WHERE job_id = ?`, reviewer, id).Scan(&approvals, &mine); err != nil {
+			return err
+		}
+		if mine > 0 {
+			return custodian.Errorf(custodian.EConflict, "%s has already decided this job; a different reviewer must", custodian.EchoName(reviewer))
+		}
+		if _, err := tx.Exec(`INSERT INTO bulk_reviews(job_id, reviewer, approve, reason, decided_at) VALUES (?, ?, ?, ?, ?)`,
+			id, reviewer, approve, reason, ts(s.now())); err != nil {
+			return err
+		}
+		var rows []custodian.BulkRow
+		if settled = !approve || approvals >= 1; settled {
+			var err error
+			if rows, err = s.settleBulkRows(tx, id, settle); err != nil {
+				return err
+			}
+			sum := &custodian.BulkSummary{}
+			if summary.Valid {
+				if err := json.Unmarshal([]byte(summary.String), sum); err != nil {
+					return err
+				}
+			}
+			b, err := json.Marshal(summarize(sum, rows))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`UPDATE bulk_jobs SET state = ?, summary = ?, finished_at = ?, input = X'' WHERE id = ?`,
+				string(custodian.BulkDone), string(b), ts(s.now()), id); err != nil {
+				return err
+			}
+		}
+		_, err := s.appendEntry(tx, "bulk", entry(settled, rows))
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("decide bulk job: %w", err)
+	}
+	return settled, nil
+}
+
+// settleBulkRows calls settle with every row of a job that holds fields,
+// and their records, and stores the rows as settle leaves them.
+func (s *Store) settleBulkRows(tx *sql.Tx, id string, settle func([]custodian.BulkRow, []custodian.Record) error) ([]custodian.BulkRow, error) {
+	q, err := tx.Query(`SELECT seq, row FROM bulk_rows WHERE job_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, err
+	}
+	type held struct {
+		seq int
+		row bulkRow
+	}
+	var all []held
+	for q.Next() {
+		var h held
+		var raw string
+		if err := q.Scan(&h.seq, &raw); err != nil {
+			q.Close()
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(raw), &h.row); err != nil {
+			q.Close()
+			return nil, err
+		}
+		if len(h.row.Pending) > 0 {
+			all = append(all, h)
+		}
+	}
+	q.Close()
+	if err := q.Err(); err != nil {
+		return nil, err
+	}
+	rows := make([]custodian.BulkRow, len(all))
+	recs := make([]custodian.Record, len(all))
+	for i, h := range all {
+		rows[i] = h.row.BulkRow
+		rows[i].RecordID = h.row.Record
+		if h.row.Record == "" {
+			continue
+		}
+		var data []byte
+		err := tx.QueryRow(`SELECT data FROM records WHERE record_id = ?`, h.row.Record).Scan(&data)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		recs[i].ID = h.row.Record
+		if len(data) > 0 {
+			if err := json.Unmarshal(data, &recs[i].Values); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := settle(rows, recs); err != nil {
+		return nil, err
+	}
+	for i, r := range rows {
+		b, err := json.Marshal(bulkRow{r, r.RecordID})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(`UPDATE bulk_rows SET row = ? WHERE job_id = ? AND seq = ?`, string(b), id, all[i].seq); err != nil {
+			return nil, err
+		}
+	}
+	out := rows
+	return out, nil
 }

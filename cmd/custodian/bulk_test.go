@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -146,10 +148,75 @@ func TestBulkEndToEnd(t *testing.T) {
 	if s, body := send(t, "GET", base+"/v1/bulk/"+sub["id"].(string)+"/result", police, "", ""); s != 409 || strings.Contains(body, "Marisol") {
 		t.Errorf("result of a held job: %d %s", s, body)
 	}
+	// Two different reviewers must approve it; then the held fields are released.
+	heldID := sub["id"].(string)
+	if out := mustCLI(t, "review", "list", "--data", d.dir); !strings.Contains(out, heldID) {
+		t.Errorf("review list does not show the held job:\n%s", out)
+	}
+	if out := mustCLI(t, "review", "approve", "--data", d.dir, "--job", heldID, "--reviewer", "rita", "--reason", "tax match confirmed"); !strings.Contains(out, "awaiting_review") {
+		t.Errorf("first approval: %s", out)
+	}
+	if _, err := cli(t, "review", "approve", "--data", d.dir, "--job", heldID, "--reviewer", "rita", "--reason", "again"); err == nil || !strings.Contains(err.Error(), "different reviewer") {
+		t.Errorf("the same reviewer twice: %v", err)
+	}
+	if s, _ := send(t, "GET", base+"/v1/bulk/"+heldID+"/result", police, "", ""); s != 409 {
+		t.Errorf("result after one approval: %d, want 409", s)
+	}
+	if out := mustCLI(t, "review", "approve", "--data", d.dir, "--job", heldID, "--reviewer", "sam", "--reason", "agreed"); !strings.Contains(out, "done") {
+		t.Errorf("second approval: %s", out)
+	}
+	status, raw = send(t, "GET", base+"/v1/bulk/"+heldID+"/result", police, "", "")
+	if status != 200 || !strings.Contains(raw, "418 Larkspur Ave") {
+		t.Errorf("result after two approvals: %d %s", status, raw)
+	}
+	status, raw = send(t, "GET", base+"/v1/bulk/"+heldID+"/result", police, "", "", "Accept", "application/json")
+	if !strings.Contains(raw, `"street":1`) {
+		t.Errorf("summary after approval: %s", raw)
+	}
+
+	// One denial withholds the held fields for good.
+	_, raw = send(t, "POST", base+"/v1/bulk?purpose=dppa-1&fields=street", police, "text/csv", bulkFile)
+	json.Unmarshal([]byte(raw), &sub)
+	denied := sub["id"].(string)
+	if j := waitBulk(t, base, police, denied); j["state"] != "awaiting_review" {
+		t.Fatalf("second held job: %v", j["state"])
+	}
+	mustCLI(t, "review", "deny", "--data", d.dir, "--job", denied, "--reviewer", "rita", "--reason", "no tax-law basis")
+	status, raw = send(t, "GET", base+"/v1/bulk/"+denied+"/result", police, "", "")
+	if status != 200 || strings.Contains(raw, "Larkspur") || !strings.Contains(raw, "denied on review: no tax-law basis") {
+		t.Errorf("result after a denial: %d %s", status, raw)
+	}
+
 	if strings.Contains(logs.String(), "Marisol") || strings.Contains(logs.String(), "Quintero") {
 		t.Error("the server's logs name a registered person")
 	}
 	mustCLI(t, "audit", "verify", "--data", d.dir)
+}
+
+// The agency's client: submit with --wait, then status and result.
+func TestBulkClient(t *testing.T) {
+	d := newDeployment(t)
+	base, _ := serveTest(t, d.dir)
+	file := filepath.Join(t.TempDir(), "q.csv")
+	os.WriteFile(file, []byte(bulkFile), 0o600)
+	key := d.keys["police-1"]
+	out := mustCLI(t, "bulk", "submit", "--url", base, "--key", key, "--purpose", "dppa-1", "--fields", "first_name,dob", "--wait", file)
+	if !strings.Contains(out, "done") || !strings.Contains(out, `"verified": 1`) {
+		t.Fatalf("submit --wait: %s", out)
+	}
+	id := strings.TrimSuffix(strings.Fields(out)[1], ":")
+	if st := mustCLI(t, "bulk", "status", "--url", base, "--key", key, id); !strings.Contains(st, "5 of 5 rows") {
+		t.Errorf("status: %s", st)
+	}
+	if res := mustCLI(t, "bulk", "result", "--url", base, "--key", key, id); !strings.Contains(res, "Marisol") {
+		t.Errorf("result: %s", res)
+	}
+	if _, err := cli(t, "bulk", "result", "--url", base, "--key", d.keys["court-1"], id); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("another agency's result: %v", err)
+	}
+	if _, err := cli(t, "bulk", "status", "--url", base, id); err == nil || !strings.Contains(err.Error(), "API key") {
+		t.Errorf("no key: %v", err)
+	}
 }
 
 func TestBulkRefusals(t *testing.T) {

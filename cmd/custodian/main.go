@@ -72,6 +72,7 @@ func verbs() map[string]verb {
 		"block":  {"add, lift or list blocks (court or executive orders)", runBlock},
 		"audit":  {"verify the log, print checkpoints and proofs", runAudit},
 		"match":  {"train the match model, print it, or dry-run it over a file", runMatch},
+		"bulk":   {"an agency's client: submit a bulk verification file, follow it, fetch its result", runBulk},
 		"serve":  {"serve the API over a deployment", runServe},
 		"demo":   {"create a demo deployment and serve it", runDemo},
 		"bench":  {"measure governed lookups against a bare handler", runBench},

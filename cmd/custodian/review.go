@@ -20,6 +20,7 @@ func runReview(ctx context.Context, args []string, env func(string) string, io s
 	data := dataFlag(fs)
 	state := fs.String("state", "pending", "pending, approved, denied or all (list)")
 	lookup := fs.String("lookup", "", "the lookup id")
+	job := fs.String("job", "", "a bulk job awaiting review (approve or deny it whole; two different reviewers must approve)")
 	var fields strs
 	fs.Var(&fields, "field", "the held field to decide (repeat for several)")
 	reviewer := fs.String("reviewer", "", "your name, as recorded in the log")
@@ -45,6 +46,20 @@ func runReview(ctx context.Context, args []string, env func(string) string, io s
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.LookupID, it.Field, it.AgencyID, it.Purpose, it.State,
 				strings.Join(it.Rules, ","), it.CreatedAt.Format("2006-01-02 15:04:05Z"))
 		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		jobs, err := d.Service.BulkJobsAwaitingReview(ctx)
+		if err != nil || len(jobs) == 0 {
+			return err
+		}
+		fmt.Fprintln(io.out, "\nBulk jobs awaiting review (approve or deny with --job ID):")
+		tw = tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "JOB\tAGENCY\tPURPOSE\tFIELDS\tROWS\tVERIFIED\tHELD ROWS")
+		for _, j := range jobs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", j.ID, j.AgencyID, j.Purpose, strings.Join(j.Fields, ","), j.Total,
+				j.Summary.Verified, j.Summary.HeldForReview)
+		}
 		return tw.Flush()
 	case "show":
 		if *lookup == "" {
@@ -59,6 +74,18 @@ func runReview(ctx context.Context, args []string, env func(string) string, io s
 		return enc.Encode(map[string]any{"id": l.ID, "agency": l.AgencyID, "request": l.Request, "outcome": l.Outcome,
 			"record_id": l.RecordID, "decisions": l.Decisions, "pending": l.Pending, "status": l.Status, "policy_version": l.PolicyVersion})
 	default:
+		if *job != "" {
+			if *lookup != "" || len(fields) > 0 || *reviewer == "" || *reason == "" {
+				return usageError{fmt.Sprintf("usage: custodian review %s --data DIR --job ID --reviewer NAME --reason TEXT", s)}
+			}
+			j, err := d.Service.DecideBulk(ctx, gateway.Staff{Name: *reviewer, Role: gateway.RoleReviewer}, *job, s == "approve", *reason)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(io.out, "%s: %sd by %s; the job is now %s\n", j.ID, s, *reviewer, j.State)
+			_, err = d.Log.Integrate(ctx)
+			return err
+		}
 		if *lookup == "" || len(fields) == 0 || *reviewer == "" || *reason == "" {
 			return usageError{fmt.Sprintf("usage: custodian review %s --data DIR --lookup ID --field F [--field F2] --reviewer NAME --reason TEXT", s)}
 		}

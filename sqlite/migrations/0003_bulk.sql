@@ -24,3 +24,14 @@ CREATE TABLE bulk_rows (
 	row    TEXT NOT NULL,    -- JSON custodian.BulkRow, with record_id
 	PRIMARY KEY (job_id, seq)
 ) WITHOUT ROWID;
+
+-- Reviewers' decisions on a job awaiting review: two different approvals
+-- release its held fields; one denial withholds them.
+CREATE TABLE bulk_reviews (
+	job_id     TEXT NOT NULL,
+	reviewer   TEXT NOT NULL,
+	approve    INTEGER NOT NULL,
+	reason     TEXT NOT NULL,
+	decided_at TEXT NOT NULL,
+	PRIMARY KEY (job_id, reviewer)
+);
