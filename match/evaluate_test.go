@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -83,6 +84,7 @@ type EvalStats struct {
 	releases, right     int
 	wrong, unwarranted  int // verified to another record / when not registered
 	ambiguous, noMatch  int
+	blockingLost        int // queries about registered people whose record no blocking key found
 }
 
 func (s *EvalStats) add(q Labelled, d Decision, same func(a, b string) bool) {
@@ -120,8 +122,8 @@ func (s *EvalStats) Recall() float64 { return float64(s.right) / float64(max(1, 
 func (s *EvalStats) WrongRecord() int { return s.wrong }
 
 func (s *EvalStats) String() string {
-	return fmt.Sprintf("%d queries (%d registered): %d released (%d right, %d wrong record, %d not registered), %d ambiguous, %d no match; false-release rate %.4f%%, recall %.4f",
-		s.queries, s.registered, s.releases, s.right, s.wrong, s.unwarranted, s.ambiguous, s.noMatch, 100*s.FalseRelease(), s.Recall())
+	return fmt.Sprintf("%d queries (%d registered): %d released (%d right, %d wrong record, %d not registered), %d ambiguous, %d no match; false-release rate %.4f%%, recall %.4f; blocking lost %d",
+		s.queries, s.registered, s.releases, s.right, s.wrong, s.unwarranted, s.ambiguous, s.noMatch, 100*s.FalseRelease(), s.Recall(), s.blockingLost)
 }
 
 // Evaluate trains on the registry (with the queries as unlabelled sample
@@ -146,8 +148,16 @@ func Evaluate(t testing.TB, reg []custodian.Record, qs []Labelled, rule Rule, sa
 		t.Fatal(err)
 	}
 	all, byKind := &EvalStats{}, map[string]*EvalStats{}
+	var buf []int32
 	for _, q := range qs {
 		d := fs.Match(g, q.Subject)
+		lost := false
+		if q.Truth != "" {
+			// Blocking lost the true record if no candidate is it.
+			qp := newPerson(func(id string) string { return q.Subject[id] })
+			buf = g.candidates(&qp, buf)
+			lost = !slices.ContainsFunc(buf, func(i int32) bool { return same(g.ids[i], q.Truth) })
+		}
 		all.add(q, d, same)
 		k := byKind[q.Kind]
 		if k == nil {
@@ -155,6 +165,10 @@ func Evaluate(t testing.TB, reg []custodian.Record, qs []Labelled, rule Rule, sa
 			byKind[q.Kind] = k
 		}
 		k.add(q, d, same)
+		if lost {
+			all.blockingLost++
+			k.blockingLost++
+		}
 	}
 	return all, byKind
 }
