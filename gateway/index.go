@@ -55,7 +55,8 @@ func (s *Service) buildIndex(ctx context.Context) (*registryIndex, error) {
 	start := time.Now()
 	idx := &registryIndex{colAt: map[string]int32{}, seed: maphash.MakeSeed()}
 	values := map[string]string{}
-	gen, err := s.store.ScanRecords(ctx, func(id string, data []byte, keys []string) error {
+	_, keyFn := s.keyFunc()
+	gen, err := s.store.ScanRecords(ctx, func(id string, data []byte) error {
 		clear(values)
 		if err := json.Unmarshal(data, &values); err != nil {
 			return fmt.Errorf("record %s: %w", id, err)
@@ -66,7 +67,7 @@ func (s *Service) buildIndex(ctx context.Context) (*registryIndex, error) {
 		n := uint32(len(idx.recs))
 		idx.recs = append(idx.recs, uint64(len(idx.arena)))
 		idx.arena = idx.appendRecord(idx.arena, id, values)
-		for _, k := range keys {
+		for _, k := range keyFn(custodian.Record{ID: id, Values: values}) {
 			idx.keys = append(idx.keys, keyRef{maphash.String(idx.seed, k), n})
 		}
 		return nil

@@ -13,7 +13,7 @@ import (
 // standard: training and the dry run compare against it.
 func (s *Service) MatchRegistry(ctx context.Context) (*match.Registry, error) {
 	g := match.NewRegistry()
-	_, err := s.store.ScanRecords(ctx, func(id string, data []byte, _ []string) error {
+	_, err := s.store.ScanRecords(ctx, func(id string, data []byte) error {
 		values := map[string]string{}
 		if err := json.Unmarshal(data, &values); err != nil {
 			return fmt.Errorf("record %s: %w", id, err)

@@ -501,7 +501,7 @@ func (f *FS) evidence(s *score) []Evidence {
 
 // BlockingVersion names the blocking rules; record keys depend on it only,
 // not on the model or the rule, so retraining needs no re-indexing.
-const BlockingVersion = "fsb1"
+const BlockingVersion = "fsb2"
 
 // BlockingKeys returns a registry record's keys under the Fellegi-Sunter
 // standard's blocking rules (whatever the model).
@@ -539,11 +539,11 @@ func (f *FS) QueryKeys(q map[string]string) ([]string, error) {
 // RecordKeys implements Standard.
 func (f *FS) RecordKeys(r custodian.Record) []string { return BlockingKeys(r) }
 
-// prefixed puts the blocking version before each key; keys never hold
-// spaces (the store keeps a record's keys space-separated).
+// prefixed makes keys fit to store: no spaces. (The store records which
+// KeyVersion its keys are, so they need no version of their own.)
 func prefixed(keys []string) []string {
 	for i, k := range keys {
-		keys[i] = BlockingVersion + ":" + strings.ReplaceAll(k, " ", "_")
+		keys[i] = strings.ReplaceAll(k, " ", "_")
 	}
 	return keys
 }

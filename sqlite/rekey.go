@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/custodian-project/custodian"
 )
@@ -64,26 +63,17 @@ func (s *Store) RekeyRecords(ctx context.Context, version string, keys func(cust
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		set, err := tx.Prepare(`UPDATE records SET keys = ? WHERE record_id = ?`)
-		if err != nil {
-			return err
-		}
-		defer set.Close()
-		add, err := tx.Prepare(`INSERT OR IGNORE INTO record_keys(key, record_id) VALUES (?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer add.Close()
-		for _, r := range all {
-			if _, err := set.Exec(strings.Join(r.keys, " "), r.id); err != nil {
-				return err
-			}
+		var pairs []keyPair
+		ids := make([]string, len(all))
+		for i, r := range all {
+			ids[i] = r.id
 			for _, k := range r.keys {
-				if _, err := add.Exec(k, r.id); err != nil {
-					return err
-				}
+				pairs = append(pairs, keyPair{keyHash(k), uint32(i)})
 			}
 			n++
+		}
+		if err := insertKeys(tx, pairs, ids); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(`INSERT INTO meta(key, value) VALUES ('key_version', ?)
 			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, version); err != nil {

@@ -122,7 +122,7 @@ func testImportUpdates(t *testing.T, s Store) {
 func count(t *testing.T, s Store) int {
 	t.Helper()
 	n := 0
-	if _, err := s.ScanRecords(ctx, func(string, []byte, []string) error { n++; return nil }); err != nil {
+	if _, err := s.ScanRecords(ctx, func(string, []byte) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return n
