@@ -64,7 +64,7 @@ func (f *FS) Match(g *Registry, q map[string]string) Decision {
 
 // TrainOptions bound the estimation.
 type TrainOptions struct {
-	RandomPairs   int    // pairs sampled for u (default 1,000,000)
+	RandomPairs   int    // pairs sampled for u (default 50 per record, 100,000 to 1,000,000)
 	MaxRecords    int    // registry records whose blocked pairs feed EM (default 200,000)
 	MaxIterations int    // EM iterations (default 100)
 	Seed          uint64 // the sample's seed
@@ -83,7 +83,9 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 		return nil, fmt.Errorf("match train: the registry needs at least 2 records, has %d", n)
 	}
 	if opt.RandomPairs <= 0 {
-		opt.RandomPairs = 1_000_000
+		// Fifty pairs per record, between 100,000 and a million: enough
+		// for the common levels, and the prior holds the rare ones.
+		opt.RandomPairs = min(max(50*n, 100_000), 1_000_000)
 	}
 	if opt.MaxRecords <= 0 {
 		opt.MaxRecords = 200_000
