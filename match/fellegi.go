@@ -417,7 +417,7 @@ type Decision struct {
 // Decide implements Standard.
 func (f *FS) Decide(q map[string]string, candidates []custodian.Record) Result {
 	qp := newPerson(func(id string) string { return q[id] })
-	rs := make([]person, 0, len(candidates))
+	rs := make([]*person, 0, len(candidates))
 	ids := make([]string, 0, len(candidates))
 	seen := make(map[string]bool, len(candidates))
 	for _, c := range candidates {
@@ -425,7 +425,8 @@ func (f *FS) Decide(q map[string]string, candidates []custodian.Record) Result {
 			continue
 		}
 		seen[c.ID] = true
-		rs = append(rs, recordPerson(c))
+		p := recordPerson(c)
+		rs = append(rs, &p)
 		ids = append(ids, c.ID)
 	}
 	return f.decide(&qp, rs, ids).Result
@@ -435,7 +436,7 @@ func (f *FS) Decide(q map[string]string, candidates []custodian.Record) Result {
 // required agreements and the minimum probability, and be ahead of the
 // second by the margin; a second candidate that also meets the standard, or
 // comes within the margin, makes the outcome ambiguous.
-func (f *FS) decide(q *person, cands []person, ids []string) Decision {
+func (f *FS) decide(q *person, cands []*person, ids []string) Decision {
 	d := Decision{Result: Result{Outcome: custodian.NoMatch, Agreed: f.Required()}}
 	best := -1
 	var bestS score
@@ -446,7 +447,7 @@ func (f *FS) decide(q *person, cands []person, ids []string) Decision {
 	odds := 0.0
 	logPrior := math.Log2(f.model.Prior / (1 - f.model.Prior))
 	for i := range cands {
-		s := f.compare(q, &cands[i])
+		s := f.compare(q, cands[i])
 		odds += math.Exp2(min(logPrior+s.weight, 1000))
 		if f.agrees(&s) && f.probability(s.weight) >= f.rule.MinProbability {
 			d.Candidates++

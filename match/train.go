@@ -1,7 +1,9 @@
 package match
 
 import (
+	"cmp"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -15,36 +17,122 @@ import (
 
 // Registry is the registry prepared for the Fellegi-Sunter standard in
 // memory: every record's identifiers normalised once, and the blocking
-// index. Train and the dry run use it; the gateway finds candidates through
-// RecordKeys in its own index.
+// index as sorted key hashes (no map, no pointers: millions of keys cost
+// the garbage collector nothing). Train and the dry run use it; the gateway
+// finds candidates through RecordKeys in its own index. After the last Add
+// it is safe for concurrent use.
 type Registry struct {
-	ids     []string
-	persons []person
-	blocks  map[string][]int32
+	ids    []string
+	chunks [][]person // personChunk persons each: growing never copies them
+	seed   maphash.Seed
+	mu     sync.Mutex
+	keys   []blockKey // sorted by hash once sealed
+	sealed bool
+}
+
+// blockKey is one record under one blocking key.
+type blockKey struct {
+	hash uint64
+	rec  int32
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{blocks: map[string][]int32{}} }
+func NewRegistry() *Registry { return &Registry{seed: maphash.MakeSeed()} }
 
 // Add adds a record (it must not be added twice).
 func (g *Registry) Add(r custodian.Record) {
 	p := recordPerson(r)
-	i := int32(len(g.persons))
+	i := int32(len(g.ids))
 	g.ids = append(g.ids, r.ID)
-	g.persons = append(g.persons, p)
+	g.push(p)
 	for _, k := range blockingKeys(&p) {
-		g.blocks[k] = append(g.blocks[k], i)
+		g.keys = append(g.keys, blockKey{maphash.String(g.seed, k), i})
 	}
+	g.sealed = false
+}
+
+// AddAll adds records (none twice), preparing them in parallel.
+func (g *Registry) AddAll(recs []custodian.Record) {
+	ps := make([]person, len(recs))
+	ks := make([][]string, len(recs))
+	parallel(len(recs), func(i int) {
+		ps[i] = recordPerson(recs[i])
+		ks[i] = blockingKeys(&ps[i])
+	})
+	for i, r := range recs {
+		n := int32(len(g.ids))
+		g.ids = append(g.ids, r.ID)
+		g.push(ps[i])
+		for _, k := range ks[i] {
+			g.keys = append(g.keys, blockKey{maphash.String(g.seed, k), n})
+		}
+	}
+	g.sealed = false
+}
+
+// parallel calls fn(i) for i in [0, n) on every core.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), max(n, 1))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Len is the number of records.
-func (g *Registry) Len() int { return len(g.persons) }
+func (g *Registry) Len() int { return len(g.ids) }
+
+// personChunk is how many persons one chunk of a Registry holds.
+const personChunk = 1 << 14
+
+func (g *Registry) push(p person) {
+	if len(g.chunks) == 0 || len(g.chunks[len(g.chunks)-1]) == personChunk {
+		g.chunks = append(g.chunks, make([]person, 0, personChunk))
+	}
+	last := &g.chunks[len(g.chunks)-1]
+	*last = append(*last, p)
+}
+
+// person returns record i's prepared identifiers.
+func (g *Registry) person(i int32) *person { return &g.chunks[i/personChunk][i%personChunk] }
+
+// seal sorts the keys once, after the last Add.
+func (g *Registry) seal() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.sealed {
+		slices.SortFunc(g.keys, func(a, b blockKey) int { return cmp.Compare(a.hash, b.hash) })
+		g.sealed = true
+	}
+}
+
+// block returns the records under one blocking key (a hash collision may
+// add others, which the comparison then rejects).
+func (g *Registry) block(key string) []blockKey {
+	h := maphash.String(g.seed, key)
+	i, _ := slices.BinarySearchFunc(g.keys, h, func(k blockKey, h uint64) int { return cmp.Compare(k.hash, h) })
+	j := i
+	for j < len(g.keys) && g.keys[j].hash == h {
+		j++
+	}
+	return g.keys[i:j]
+}
 
 // candidates returns the distinct records sharing a blocking key with q.
 func (g *Registry) candidates(q *person, buf []int32) []int32 {
+	g.seal()
 	buf = buf[:0]
 	for _, k := range blockingKeys(q) {
-		buf = append(buf, g.blocks[k]...)
+		for _, b := range g.block(k) {
+			buf = append(buf, b.rec)
+		}
 	}
 	slices.Sort(buf)
 	return slices.Compact(buf)
@@ -54,10 +142,10 @@ func (g *Registry) candidates(q *person, buf []int32) []int32 {
 func (f *FS) Match(g *Registry, q map[string]string) Decision {
 	qp := newPerson(func(id string) string { return q[id] })
 	idx := g.candidates(&qp, nil)
-	cands := make([]person, len(idx))
+	cands := make([]*person, len(idx))
 	ids := make([]string, len(idx))
 	for j, i := range idx {
-		cands[j], ids[j] = g.persons[i], g.ids[i]
+		cands[j], ids[j] = g.person(i), g.ids[i]
 	}
 	return f.decide(&qp, cands, ids)
 }
@@ -82,6 +170,7 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 	if n < 2 {
 		return nil, fmt.Errorf("match train: the registry needs at least 2 records, has %d", n)
 	}
+	g.seal()
 	if opt.RandomPairs <= 0 {
 		// Fifty pairs per record, between 100,000 and a million: enough
 		// for the common levels, and the prior holds the rare ones.
@@ -114,8 +203,8 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 			continue
 		}
 		freq := map[string]float64{}
-		for i := range g.persons {
-			if v := c.tf(&g.persons[i]); v != "" {
+		for i := range int32(n) {
+			if v := c.tf(g.person(i)); v != "" {
 				freq[v]++
 			}
 		}
@@ -156,15 +245,15 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 			if k == "" {
 				return
 			}
-			for _, b := range g.blocks[rule.name+":"+k] {
-				if int(b) > skipTo {
-					patterns[patternOf(q, &g.persons[b])&^mask]++
+			for _, b := range g.block(rule.name + ":" + k) {
+				if int(b.rec) > skipTo {
+					patterns[patternOf(q, g.person(b.rec))&^mask]++
 					pairs++
 				}
 			}
 		}
 		for a := 0; a < n; a += step {
-			add(&g.persons[a], a)
+			add(g.person(int32(a)), a)
 		}
 		for _, q := range queries {
 			qp := newPerson(func(id string) string { return q[id] })
@@ -249,7 +338,7 @@ func randomPairCounts(g *Registry, pairs int, seed uint64) ([][]float64, int) {
 	}
 	count := func(c [][]float64, a, b int) {
 		for i := range comparisons {
-			if l := comparisons[i].level(&g.persons[a], &g.persons[b]); l >= 0 {
+			if l := comparisons[i].level(g.person(int32(a)), g.person(int32(b))); l >= 0 {
 				c[i][l]++
 			}
 		}

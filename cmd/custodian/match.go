@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -183,37 +185,72 @@ func runMatchDry(ctx context.Context, args []string, io stdio) error {
 	header = append(header, "error")
 	cw.Write(header)
 	counts := map[string]int{}
-	err = readQueries(*queries, maps, *idCol, func(row gateway.QueryRow, rowErr error) error {
+	blank := make([]string, 2*len(match.ComparisonNames()))
+	// decide is one row's output line and outcome; rows are decided in
+	// parallel, a batch at a time, and written in file order.
+	decide := func(row gateway.QueryRow, rowErr error) ([]string, string) {
 		rec := []string{row.ID, strconv.Itoa(row.Line)}
-		if rowErr != nil {
-			counts["malformed"]++
-			rec = append(rec, "malformed", "", "", "")
-			if *explain {
-				rec = append(rec, make([]string, 2*len(match.ComparisonNames()))...)
-			}
-			return cw.Write(append(rec, message(rowErr)))
+		if rowErr == nil {
+			_, rowErr = std.QueryKeys(row.Subject)
 		}
-		if _, err := std.QueryKeys(row.Subject); err != nil {
-			counts["malformed"]++
+		if rowErr != nil {
 			rec = append(rec, "malformed", "", "", "")
 			if *explain {
-				rec = append(rec, make([]string, 2*len(match.ComparisonNames()))...)
+				rec = append(rec, blank...)
 			}
-			return cw.Write(append(rec, message(err)))
+			return append(rec, message(rowErr)), "malformed"
 		}
 		dec := std.Match(g, row.Subject)
-		counts[string(dec.Outcome)]++
 		rec = append(rec, string(dec.Outcome), dec.RecordID, strconv.FormatFloat(dec.Probability, 'f', 6, 64), strconv.Itoa(dec.Candidates))
 		if *explain {
 			for _, ev := range dec.Evidence {
 				rec = append(rec, ev.Level, strconv.FormatFloat(ev.Weight, 'f', 2, 64))
 			}
 			if len(dec.Evidence) == 0 {
-				rec = append(rec, make([]string, 2*len(match.ComparisonNames()))...)
+				rec = append(rec, blank...)
 			}
 		}
-		return cw.Write(append(rec, ""))
+		return append(rec, ""), string(dec.Outcome)
+	}
+	type item struct {
+		row     gateway.QueryRow
+		err     error
+		out     []string
+		outcome string
+	}
+	batch := make([]item, 0, dryBatch)
+	flush := func() error {
+		var wg sync.WaitGroup
+		workers := runtime.GOMAXPROCS(0)
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < len(batch); i += workers {
+					batch[i].out, batch[i].outcome = decide(batch[i].row, batch[i].err)
+				}
+			}()
+		}
+		wg.Wait()
+		for _, it := range batch {
+			counts[it.outcome]++
+			if err := cw.Write(it.out); err != nil {
+				return err
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	err = readQueries(*queries, maps, *idCol, func(row gateway.QueryRow, rowErr error) error {
+		batch = append(batch, item{row: row, err: rowErr})
+		if len(batch) == dryBatch {
+			return flush()
+		}
+		return nil
 	})
+	if err == nil {
+		err = flush()
+	}
 	cw.Flush()
 	if err == nil {
 		err = cw.Error()
@@ -226,6 +263,9 @@ func runMatchDry(ctx context.Context, args []string, io stdio) error {
 		tm.Version, std.Version(), total, time.Since(start).Round(time.Millisecond), counts["verified"], counts["ambiguous"], counts["no_match"], counts["malformed"])
 	return nil
 }
+
+// dryBatch is how many rows the dry run decides in parallel at a time.
+const dryBatch = 4096
 
 // readQueries calls fn for every row of a query file, with the row's
 // error when it is malformed (the file goes on).
