@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/custodian-project/custodian"
 	"github.com/custodian-project/custodian/match"
@@ -15,47 +13,19 @@ import (
 // standard: training and the dry run compare against it.
 func (s *Service) MatchRegistry(ctx context.Context) (*match.Registry, error) {
 	g := match.NewRegistry()
-	type raw struct {
-		id   string
-		data []byte
-	}
-	batch := make([]raw, 0, registryBatch)
-	recs := make([]custodian.Record, registryBatch)
-	errs := make([]error, registryBatch)
-	// Records are decoded and prepared a batch at a time, in parallel.
-	flush := func() error {
-		recs, errs := recs[:len(batch)], errs[:len(batch)]
-		var wg sync.WaitGroup
-		workers := runtime.GOMAXPROCS(0)
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := w; i < len(batch); i += workers {
-					recs[i] = custodian.Record{ID: batch[i].id, Values: map[string]string{}}
-					errs[i] = json.Unmarshal(batch[i].data, &recs[i].Values)
-				}
-			}()
+	ids := make([]string, 0, registryBatch)
+	data := make([][]byte, 0, registryBatch)
+	_, err := s.store.ScanRecords(ctx, func(id string, d []byte) error {
+		ids, data = append(ids, id), append(data, d)
+		if len(ids) < registryBatch {
+			return nil
 		}
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				return fmt.Errorf("record %s: %w", batch[i].id, err)
-			}
-		}
-		g.AddAll(recs)
-		batch = batch[:0]
-		return nil
-	}
-	_, err := s.store.ScanRecords(ctx, func(id string, data []byte) error {
-		batch = append(batch, raw{id, data})
-		if len(batch) == registryBatch {
-			return flush()
-		}
-		return nil
+		err := g.AddAllJSON(ids, data)
+		ids, data = ids[:0], data[:0]
+		return err
 	})
 	if err == nil {
-		err = flush()
+		err = g.AddAllJSON(ids, data)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("match registry: %w", err)

@@ -2,6 +2,7 @@ package match
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -49,6 +50,24 @@ func (g *Registry) Add(r custodian.Record) {
 		g.keys = append(g.keys, blockKey{maphash.String(g.seed, k), i})
 	}
 	g.sealed = false
+}
+
+// AddAllJSON adds records given as ids and JSON objects of their values
+// (as the store keeps them), decoding and preparing them in parallel.
+func (g *Registry) AddAllJSON(ids []string, data [][]byte) error {
+	recs := make([]custodian.Record, len(ids))
+	errs := make([]error, len(ids))
+	parallel(len(ids), func(i int) {
+		recs[i] = custodian.Record{ID: ids[i], Values: map[string]string{}}
+		errs[i] = json.Unmarshal(data[i], &recs[i].Values)
+	})
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("record %s: %w", ids[i], err)
+		}
+	}
+	g.AddAll(recs)
+	return nil
 }
 
 // AddAll adds records (none twice), preparing them in parallel.
@@ -136,6 +155,13 @@ func (g *Registry) candidates(q *person, buf []int32) []int32 {
 	}
 	slices.Sort(buf)
 	return slices.Compact(buf)
+}
+
+// MatchAll decides queries against the whole registry, in parallel.
+func (f *FS) MatchAll(g *Registry, qs []map[string]string) []Decision {
+	out := make([]Decision, len(qs))
+	parallel(len(qs), func(i int) { out[i] = f.Match(g, qs[i]) })
+	return out
 }
 
 // Match decides a query against the whole registry (the dry run's path).

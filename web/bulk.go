@@ -113,24 +113,16 @@ func handleGetBulk(svc *gateway.Service, log *slog.Logger) http.Handler {
 func handleBulkResult(svc *gateway.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, id := agencyOf(r), r.PathValue("id")
-		if strings.Contains(r.Header.Get("Accept"), "application/json") {
-			j, err := svc.BulkJob(r.Context(), a, id)
-			if err == nil && j.State != custodian.BulkDone {
-				err = custodian.Errorf(custodian.EConflict, "the job is %s: its result is not available", j.State)
-			}
-			if err != nil {
-				writeError(w, r, log, err)
-				return
-			}
-			encode(w, http.StatusOK, j.Summary)
-			return
-		}
 		j, err := svc.BulkJob(r.Context(), a, id)
 		if err == nil && j.State != custodian.BulkDone {
 			err = custodian.Errorf(custodian.EConflict, "the job is %s: its result is not available", j.State)
 		}
 		if err != nil {
 			writeError(w, r, log, err)
+			return
+		}
+		if strings.Contains(r.Header.Get("Accept"), "application/json") {
+			encode(w, http.StatusOK, j.Summary)
 			return
 		}
 		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(bulkTransfer))

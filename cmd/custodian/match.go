@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/custodian-project/custodian"
+	"github.com/custodian-project/custodian/deployment"
 	"github.com/custodian-project/custodian/gateway"
 	"github.com/custodian-project/custodian/match"
 )
@@ -84,15 +83,11 @@ func runMatchModel(ctx context.Context, args []string, io stdio) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	d, err := open(ctx, *data, io)
+	d, tm, err := openModel(ctx, *data, io)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	tm, err := d.Service.MatchModel(ctx)
-	if err != nil {
-		return err
-	}
 	m := tm.Model
 	fmt.Fprintf(io.out, "match model version %d (hash %s)\ntrained on %d records, %d random pairs, %d candidate pairs; prior 1 in %.0f\n\n",
 		tm.Version, tm.Hash, m.Training.Records, m.Training.RandomPairs, m.Training.CandidatePairs, 1/m.Prior)
@@ -148,15 +143,11 @@ func runMatchDry(ctx context.Context, args []string, io stdio) error {
 			}
 		}
 	}
-	d, err := open(ctx, *data, io)
+	d, tm, err := openModel(ctx, *data, io)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	tm, err := d.Service.MatchModel(ctx)
-	if err != nil {
-		return err
-	}
 	std, err := match.NewFS(tm.Model, rule)
 	if err != nil {
 		return err
@@ -186,55 +177,49 @@ func runMatchDry(ctx context.Context, args []string, io stdio) error {
 	cw.Write(header)
 	counts := map[string]int{}
 	blank := make([]string, 2*len(match.ComparisonNames()))
-	// decide is one row's output line and outcome; rows are decided in
-	// parallel, a batch at a time, and written in file order.
-	decide := func(row gateway.QueryRow, rowErr error) ([]string, string) {
-		rec := []string{row.ID, strconv.Itoa(row.Line)}
-		if rowErr == nil {
-			_, rowErr = std.QueryKeys(row.Subject)
-		}
-		if rowErr != nil {
-			rec = append(rec, "malformed", "", "", "")
-			if *explain {
-				rec = append(rec, blank...)
-			}
-			return append(rec, message(rowErr)), "malformed"
-		}
-		dec := std.Match(g, row.Subject)
-		rec = append(rec, string(dec.Outcome), dec.RecordID, strconv.FormatFloat(dec.Probability, 'f', 6, 64), strconv.Itoa(dec.Candidates))
-		if *explain {
-			for _, ev := range dec.Evidence {
-				rec = append(rec, ev.Level, strconv.FormatFloat(ev.Weight, 'f', 2, 64))
-			}
-			if len(dec.Evidence) == 0 {
-				rec = append(rec, blank...)
-			}
-		}
-		return append(rec, ""), string(dec.Outcome)
-	}
 	type item struct {
-		row     gateway.QueryRow
-		err     error
-		out     []string
-		outcome string
+		row gateway.QueryRow
+		err error
 	}
 	batch := make([]item, 0, dryBatch)
+	// flush decides a batch of rows (in parallel, in match.FS.MatchAll) and
+	// writes them in file order.
 	flush := func() error {
-		var wg sync.WaitGroup
-		workers := runtime.GOMAXPROCS(0)
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := w; i < len(batch); i += workers {
-					batch[i].out, batch[i].outcome = decide(batch[i].row, batch[i].err)
-				}
-			}()
+		var subjects []map[string]string
+		for i, it := range batch {
+			if it.err == nil {
+				_, batch[i].err = std.QueryKeys(it.row.Subject)
+			}
+			if batch[i].err == nil {
+				subjects = append(subjects, it.row.Subject)
+			}
 		}
-		wg.Wait()
+		decisions := std.MatchAll(g, subjects)
 		for _, it := range batch {
-			counts[it.outcome]++
-			if err := cw.Write(it.out); err != nil {
+			rec := []string{it.row.ID, strconv.Itoa(it.row.Line)}
+			if it.err != nil {
+				counts["malformed"]++
+				rec = append(rec, "malformed", "", "", "")
+				if *explain {
+					rec = append(rec, blank...)
+				}
+				rec = append(rec, message(it.err))
+			} else {
+				dec := decisions[0]
+				decisions = decisions[1:]
+				counts[string(dec.Outcome)]++
+				rec = append(rec, string(dec.Outcome), dec.RecordID, strconv.FormatFloat(dec.Probability, 'f', 6, 64), strconv.Itoa(dec.Candidates))
+				if *explain {
+					for _, ev := range dec.Evidence {
+						rec = append(rec, ev.Level, strconv.FormatFloat(ev.Weight, 'f', 2, 64))
+					}
+					if len(dec.Evidence) == 0 {
+						rec = append(rec, blank...)
+					}
+				}
+				rec = append(rec, "")
+			}
+			if err := cw.Write(rec); err != nil {
 				return err
 			}
 		}
@@ -262,6 +247,20 @@ func runMatchDry(ctx context.Context, args []string, io stdio) error {
 	fmt.Fprintf(io.err, "dry run of match model %d (%s): %d rows in %s: %d verified, %d ambiguous, %d no match, %d malformed; nothing was released\n",
 		tm.Version, std.Version(), total, time.Since(start).Round(time.Millisecond), counts["verified"], counts["ambiguous"], counts["no_match"], counts["malformed"])
 	return nil
+}
+
+// openModel opens a deployment with its current match model.
+func openModel(ctx context.Context, dir string, io stdio) (*deployment.Deployment, gateway.TrainedModel, error) {
+	d, err := open(ctx, dir, io)
+	if err != nil {
+		return nil, gateway.TrainedModel{}, err
+	}
+	tm, err := d.Service.MatchModel(ctx)
+	if err != nil {
+		d.Close()
+		return nil, tm, err
+	}
+	return d, tm, nil
 }
 
 // dryBatch is how many rows the dry run decides in parallel at a time.
