@@ -87,6 +87,9 @@ type EvalStats struct {
 	blockingLost        int // queries about registered people whose record no blocking key found
 }
 
+// Add scores one decision, a record being the truth when its id is.
+func (s *EvalStats) Add(q Labelled, d Decision) { s.add(q, d, SameID) }
+
 func (s *EvalStats) add(q Labelled, d Decision, same func(a, b string) bool) {
 	s.queries++
 	if q.Truth != "" {

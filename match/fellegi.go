@@ -142,6 +142,11 @@ type TrainingInfo struct {
 	// RegisteredShare is the estimated share of queries whose person is in
 	// the registry; the prior is this share over the registry's size.
 	RegisteredShare float64 `json:"registered_share"`
+	// MFromPrior lists the comparisons whose m is the stated prior: never
+	// observed in candidate pairs, or EM's estimate was implausible (more
+	// matches disagreeing than agreeing), as it is for a registry without
+	// duplicates trained without sample queries.
+	MFromPrior []string `json:"m_from_prior,omitempty"`
 }
 
 // Weights returns the weight of every comparison level, in bits: log2(m/u),

@@ -305,16 +305,31 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 	if pairs == 0 {
 		return nil, fmt.Errorf("match train: no candidate pairs: the registry's records share no blocking key")
 	}
+	var fromPrior []string
 	for i := range m.Comparisons {
+		lv := m.Comparisons[i].Levels
 		if wSum[i] == 0 {
-			continue // never observed: the initial m stays, and it never weighs
+			fromPrior = append(fromPrior, comparisons[i].name) // never observed: it never weighs either
+			continue
 		}
-		for j := range m.Comparisons[i].Levels {
-			m.Comparisons[i].Levels[j].M = max(mSum[i][j]/wSum[i], 1e-6)
+		est := make([]float64, len(lv))
+		for j := range lv {
+			est[j] = max(mSum[i][j]/wSum[i], 1e-6)
 		}
-		capDifferent(m.Comparisons[i].Levels, comparisons[i].maxDifferent)
+		// EM finds whatever class of pairs stands out. A registry without
+		// duplicates has no matches among its own pairs, and EM then takes
+		// households or namesakes for them: most of its "matches" disagree
+		// on the identifier. Such an estimate is not m; the prior stands.
+		if est[0] < est[len(est)-1] {
+			fromPrior = append(fromPrior, comparisons[i].name)
+			continue
+		}
+		for j := range lv {
+			lv[j].M = est[j]
+		}
+		capDifferent(lv, comparisons[i].maxDifferent)
 	}
-	m.Training = TrainingInfo{Records: n, RandomPairs: sampled, CandidatePairs: pairs, Iterations: iters, MatchShare: median(shares)}
+	m.Training = TrainingInfo{Records: n, RandomPairs: sampled, CandidatePairs: pairs, Iterations: iters, MatchShare: median(shares), MFromPrior: fromPrior}
 	if err := m.check(); err != nil {
 		return nil, err
 	}

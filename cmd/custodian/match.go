@@ -108,6 +108,10 @@ func runMatchModel(ctx context.Context, args []string, io stdio) error {
 		}
 	}
 	tw.Flush()
+	if len(m.Training.MFromPrior) > 0 {
+		fmt.Fprintf(io.out, "\nm is the stated prior, not an estimate, for: %s (never seen in candidate pairs, or EM's estimate was implausible; train with --queries from a real file to estimate it)\n",
+			strings.Join(m.Training.MFromPrior, ", "))
+	}
 	for name, tf := range m.TF {
 		fmt.Fprintf(io.out, "\n%s: exact agreement weighs by the value's frequency (%d distinct values in the registry)\n", name, len(tf))
 	}
