@@ -199,7 +199,11 @@ func (s *Service) processBulk(ctx context.Context, id string) error {
 			return err // EUnavailable (no model yet) and store errors: try again later
 		}
 		if len(rows) > 0 {
-			entry := s.bulkRowsEntry(j.ID, done, rows, st)
+			std, err := s.standard(st, req.Purpose)
+			if err != nil {
+				return err
+			}
+			entry := s.bulkRowsEntry(j.ID, done, rows, st, std.Version())
 			err = s.store.SaveBulkRows(ctx, j.ID, done, rows, entry, st.gen, st.regGen)
 			if errors.Is(err, custodian.ErrStale) {
 				return s.restartBulk(ctx, j)
@@ -277,27 +281,46 @@ func rowError(err error) string {
 }
 
 // bulkRowsEntry is what the log keeps of a chunk of rows: their outcomes,
-// the policy and match standard, and a digest of every released value.
-func (s *Service) bulkRowsEntry(job string, from int, rows []custodian.BulkRow, st *rules) map[string]any {
+// the policy and match standard, and for each verified row the record, the
+// rule ids of each field's decision and a digest of every released value,
+// as a lookup's entry keeps them.
+func (s *Service) bulkRowsEntry(job string, from int, rows []custodian.BulkRow, st *rules, standard string) map[string]any {
 	outcomes := map[string]int{}
-	type digest struct {
-		Row    int    `json:"row"`
-		Field  string `json:"field"`
-		Digest string `json:"digest"`
+	type field struct {
+		Effect string   `json:"effect"`
+		Rules  []string `json:"rules,omitempty"`
+		Digest string   `json:"digest,omitempty"` // of the released value
 	}
-	var released []digest
+	type verified struct {
+		Row    int              `json:"row"`
+		Line   int              `json:"line"`
+		Record string           `json:"record"`
+		Fields map[string]field `json:"fields"`
+	}
+	var rowsOut []verified
 	pending := 0
 	for i, r := range rows {
 		outcomes[r.Outcome]++
-		for f, v := range r.Released {
-			released = append(released, digest{from + i, f, s.digest.Value(job+"/"+strconv.Itoa(from+i), f, v)})
-		}
 		if len(r.Pending) > 0 {
 			pending++
 		}
+		if r.Outcome != string(custodian.Verified) {
+			continue
+		}
+		v := verified{Row: from + i, Line: r.Line, Record: r.RecordID, Fields: map[string]field{}}
+		for f, val := range r.Released {
+			v.Fields[f] = field{Effect: string(custodian.Release), Digest: s.digest.Value(job+"/"+strconv.Itoa(from+i), f, val)}
+		}
+		for _, f := range r.Pending {
+			v.Fields[f] = field{Effect: string(custodian.Review)}
+		}
+		for f, w := range r.Withheld {
+			v.Fields[f] = field{Effect: string(custodian.Deny), Rules: w.Rules}
+		}
+		rowsOut = append(rowsOut, v)
 	}
 	return map[string]any{"action": "rows", "bulk_job": job, "from": from, "rows": len(rows), "outcomes": outcomes,
-		"policy_version": st.version, "released": released, "held_for_review": pending}
+		"policy_version": st.version, "match_standard": standard, "verified": rowsOut, "held_for_review": pending}
 }
 
 // finishBulk summarises a job whose rows are all decided and makes it
@@ -369,6 +392,8 @@ func (s *Service) DecideBulk(ctx context.Context, who Staff, id string, approve 
 	if strings.TrimSpace(reason) == "" || len(reason) > 1000 {
 		return custodian.BulkJob{}, custodian.FieldError("reason", "a reason of 1 to 1000 characters is required")
 	}
+	// Two reviewers are two names, whatever their case or spacing.
+	who.Name = strings.Join(strings.Fields(strings.ToLower(who.Name)), " ")
 	if who.Name == "" {
 		return custodian.BulkJob{}, custodian.FieldError("reviewer", "the reviewer must be named")
 	}

@@ -172,6 +172,16 @@ func (s *Store) checkJobGenerations(tx *sql.Tx, id string, from int, rulesGen, r
 // before its review was settled).
 func (s *Store) RestartBulkJob(ctx context.Context, id string, entry any) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		// Only a job that nothing has been read of: a finished or failed
+		// job stays as it is (another process may have restarted and
+		// finished it meanwhile).
+		var state string
+		if err := tx.QueryRow(`SELECT state FROM bulk_jobs WHERE id = ?`, id).Scan(&state); err != nil {
+			return err
+		}
+		if state == string(custodian.BulkDone) || state == string(custodian.BulkFailed) {
+			return custodian.Errorf(custodian.EConflict, "bulk job %s is %s", id, state)
+		}
 		if _, err := tx.Exec(`DELETE FROM bulk_rows WHERE job_id = ?`, id); err != nil {
 			return err
 		}
@@ -213,8 +223,17 @@ func (s *Store) FinishBulkJob(ctx context.Context, id string, state custodian.Bu
 			if err := s.checkJobGenerations(tx, id, total, rulesGen, registryGen); err != nil {
 				return err
 			}
-		} else if _, err := tx.Exec(`DELETE FROM bulk_rows WHERE job_id = ?`, id); err != nil {
-			return err
+		} else {
+			var cur string
+			if err := tx.QueryRow(`SELECT state FROM bulk_jobs WHERE id = ?`, id).Scan(&cur); err != nil {
+				return err
+			}
+			if cur == string(custodian.BulkDone) || cur == string(custodian.BulkFailed) {
+				return custodian.Errorf(custodian.EConflict, "bulk job %s is already %s", id, cur)
+			}
+			if _, err := tx.Exec(`DELETE FROM bulk_rows WHERE job_id = ?`, id); err != nil {
+				return err
+			}
 		}
 		var msg any
 		if errMsg != "" {
@@ -236,29 +255,56 @@ func (s *Store) FinishBulkJob(ctx context.Context, id string, state custodian.Bu
 	return nil
 }
 
-// BulkRows calls fn with every decided row of a job, in file order.
+// BulkRows calls fn with every decided row of a job, in file order. It
+// first waits until everything committed is on disk (the rows are about to
+// leave the process), and reads a page of rows at a time, holding no
+// connection while fn runs (fn may be writing to a slow client).
 func (s *Store) BulkRows(ctx context.Context, id string, fn func(custodian.BulkRow) error) error {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT row FROM bulk_rows WHERE job_id = ? ORDER BY seq`, id)
-	if err != nil {
+	if err := s.wait(ctx); err != nil {
 		return fmt.Errorf("bulk rows: %w", err)
 	}
+	for next := 0; ; {
+		page, err := s.bulkRowsPage(ctx, id, next)
+		if err != nil {
+			return fmt.Errorf("bulk rows: %w", err)
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		for _, r := range page {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		next += len(page)
+	}
+}
+
+// bulkRowsPage is the job's rows from seq from on, at most bulkPage.
+func (s *Store) bulkRowsPage(ctx context.Context, id string, from int) ([]custodian.BulkRow, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT row FROM bulk_rows WHERE job_id = ? AND seq >= ? ORDER BY seq LIMIT ?`, id, from, bulkPage)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
+	var out []custodian.BulkRow
 	for rows.Next() {
 		var raw string
 		if err := rows.Scan(&raw); err != nil {
-			return fmt.Errorf("bulk rows: %w", err)
+			return nil, err
 		}
 		var r bulkRow
 		if err := json.Unmarshal([]byte(raw), &r); err != nil {
-			return fmt.Errorf("bulk rows: %w", err)
+			return nil, err
 		}
 		r.BulkRow.RecordID = r.Record
-		if err := fn(r.BulkRow); err != nil {
-			return err
-		}
+		out = append(out, r.BulkRow)
 	}
-	return rows.Err()
+	return out, rows.Err()
 }
+
+// bulkPage is how many rows BulkRows reads at a time.
+const bulkPage = 1000
 
 // DecideBulkJob records a reviewer's decision on a job awaiting review,
 // with its log entry, in one transaction checked against the generations

@@ -50,6 +50,7 @@ func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() 
 		defer insert.Close()
 		pairs := make([]keyPair, 0, keyBatch+64) // inserted in batches, in key order
 		var ids []string
+		inBatch := map[string]struct{}{} // ids whose keys are in pairs
 		up, err := prepareUpdates(tx)
 		if err != nil {
 			return err
@@ -74,13 +75,23 @@ func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() 
 				return err
 			}
 			if added, _ := res.RowsAffected(); added == 0 {
-				// Re-import of a known record: update it in place.
+				// Re-import of a known record: update it in place. If the
+				// file named it earlier in this batch, its keys are still
+				// waiting: insert them first, so the update replaces them.
+				if _, ok := inBatch[rec.ID]; ok {
+					if err := insertKeys(tx, pairs, ids); err != nil {
+						return err
+					}
+					pairs, ids = pairs[:0], ids[:0]
+					clear(inBatch)
+				}
 				if ks, err = up.update(rec, keys, now); err != nil {
 					return err
 				}
 			}
 			if len(ks) > 0 {
 				ids = append(ids, rec.ID)
+				inBatch[rec.ID] = struct{}{}
 			}
 			for _, k := range ks {
 				pairs = append(pairs, keyPair{keyHash(k), uint32(len(ids) - 1)})
@@ -93,6 +104,7 @@ func (s *Store) ImportRecords(ctx context.Context, fields []string, next func() 
 					return err
 				}
 				pairs, ids = pairs[:0], ids[:0]
+				clear(inBatch)
 			}
 		}
 		if err := insertKeys(tx, pairs, ids); err != nil {
