@@ -481,7 +481,9 @@ func (f *FS) decide(q *person, cands []*person, ids []string) Decision {
 			// them: nobody is clearly the subject.
 			d.Outcome = custodian.Ambiguous
 		}
-	case bestS.weight-secondW < f.rule.Margin:
+	case d.Candidates > 1, bestS.weight-secondW < f.rule.Margin:
+		// Another record also meets the standard on its own, or comes
+		// within the margin: nobody is clearly the subject.
 		d.Outcome = custodian.Ambiguous
 	default:
 		d.Outcome = custodian.Verified
