@@ -159,3 +159,48 @@ func handleBulkResult(svc *gateway.Service, log *slog.Logger) http.Handler {
 		}
 	})
 }
+
+// handleListBulkReviews lists the bulk jobs awaiting review, for staff.
+func handleListBulkReviews(svc *gateway.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		jobs, err := svc.BulkJobsAwaitingReview(r.Context())
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		out := make([]adminBulk, len(jobs))
+		for i, j := range jobs {
+			out[i] = adminBulk{BulkJob: j, Agency: j.AgencyID}
+		}
+		encode(w, http.StatusOK, map[string]any{"jobs": out})
+	})
+}
+
+// adminBulk is a job as staff see it: with the agency that sent it.
+type adminBulk struct {
+	custodian.BulkJob
+	Agency string `json:"agency_id"`
+}
+
+// handleDecideBulk records the authenticated reviewer's approval or denial
+// of a whole job: two different reviewers must approve before its held
+// fields are released; one denial withholds them.
+func handleDecideBulk(svc *gateway.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := decode[reviewDecision](w, r, 16<<10)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		if d.Decision != "approve" && d.Decision != "deny" {
+			writeError(w, r, log, custodian.FieldError("decision", "must be approve or deny"))
+			return
+		}
+		j, err := svc.DecideBulk(r.Context(), staffOf(r), r.PathValue("id"), d.Decision == "approve", d.Reason)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		encode(w, http.StatusOK, adminBulk{BulkJob: j, Agency: j.AgencyID})
+	})
+}

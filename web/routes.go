@@ -29,6 +29,8 @@ func addRoutes(mux router, d Deps, m *metrics) {
 	mux.Handle("GET /v1/admin/reviews", staff("", handleListReviews(svc, log)))
 	mux.Handle("GET /v1/admin/lookups/{id}", staff("", handleAdminLookup(svc, log)))
 	mux.Handle("POST /v1/admin/reviews/{id}/{field}", staff("", handleDecideReview(svc, log)))
+	mux.Handle("GET /v1/admin/bulk", staff("", handleListBulkReviews(svc, log)))
+	mux.Handle("POST /v1/admin/bulk/{id}/decision", staff("", handleDecideBulk(svc, log)))
 	mux.Handle("GET /v1/admin/blocks", staff("", handleListBlocks(svc, log)))
 	mux.Handle("POST /v1/admin/blocks", staff("admin", handleAddBlock(svc, log)))
 	mux.Handle("POST /v1/admin/blocks/{id}/lift", staff("admin", handleLiftBlock(svc, log)))

@@ -250,3 +250,42 @@ func TestBulkRefusals(t *testing.T) {
 		t.Errorf("unknown job: %d, want 404", s)
 	}
 }
+
+// Staff decide held bulk jobs through the admin API too: the reviewer is
+// the staff key's holder, and two different ones must approve.
+func TestBulkAdminReview(t *testing.T) {
+	d := newDeployment(t)
+	base, _ := serveTest(t, d.dir)
+	police := d.keys["police-1"]
+	_, raw := send(t, "POST", base+"/v1/bulk?purpose=dppa-1&fields=first_name,street", police, "text/csv", bulkFile)
+	var sub map[string]any
+	json.Unmarshal([]byte(raw), &sub)
+	id := sub["id"].(string)
+	if j := waitBulk(t, base, police, id); j["state"] != "awaiting_review" {
+		t.Fatalf("job: %v", j["state"])
+	}
+	if s, body := send(t, "GET", base+"/v1/admin/bulk", d.staff, "", ""); s != 200 || !strings.Contains(body, id) {
+		t.Errorf("list: %d %s", s, body)
+	}
+	if s, _ := send(t, "GET", base+"/v1/admin/bulk", police, "", ""); s != 401 && s != 403 {
+		t.Errorf("an agency listing staff work: %d", s)
+	}
+	decide := func(key, decision string) (int, string) {
+		return send(t, "POST", base+"/v1/admin/bulk/"+id+"/decision", key, "application/json", `{"decision":"`+decision+`","reason":"checked"}`)
+	}
+	if s, body := decide(d.staff, "maybe"); s != 400 || !strings.Contains(body, "decision") {
+		t.Errorf("bad decision: %d %s", s, body)
+	}
+	if s, body := decide(d.staff, "approve"); s != 200 || !strings.Contains(body, "awaiting_review") {
+		t.Errorf("first approval: %d %s", s, body)
+	}
+	if s, _ := decide(d.staff, "approve"); s != 409 {
+		t.Errorf("the same reviewer twice: %d, want 409", s)
+	}
+	if s, body := decide(d.admin, "approve"); s != 200 || !strings.Contains(body, `"state":"done"`) {
+		t.Errorf("second approval: %d %s", s, body)
+	}
+	if s, body := send(t, "GET", base+"/v1/bulk/"+id+"/result", police, "", ""); s != 200 || !strings.Contains(body, "418 Larkspur Ave") {
+		t.Errorf("result: %d %s", s, body)
+	}
+}
