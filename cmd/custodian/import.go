@@ -39,5 +39,11 @@ func runImport(ctx context.Context, args []string, env func(string) string, io s
 		return err
 	}
 	fmt.Fprintf(io.out, "imported %d records in %s\n", n, time.Since(start).Round(time.Millisecond))
+	if tm, err := d.Service.MatchModel(ctx); err == nil {
+		// The weights stand, but the name frequencies and the prior are the
+		// registry's as it was.
+		fmt.Fprintf(io.out, "the match model (version %d) was trained on %d records: run custodian match train to bring it up to date\n",
+			tm.Version, tm.Model.Training.Records)
+	}
 	return nil
 }
