@@ -114,7 +114,9 @@ func (s *Service) BulkJob(ctx context.Context, a custodian.Agency, id string) (c
 }
 
 // BulkResult calls fn with every row of one of the agency's finished jobs.
-// Until the job is done nothing of it can be read (a conflict error).
+// Until the job is done nothing of it can be read (a conflict error). A
+// result is often fetched long after it was decided: a block in force now
+// withholds the fields it covers, whenever the job was decided.
 func (s *Service) BulkResult(ctx context.Context, a custodian.Agency, id string, fn func(custodian.BulkRow) error) (custodian.BulkJob, error) {
 	j, err := s.BulkJob(ctx, a, id)
 	if err != nil {
@@ -123,7 +125,31 @@ func (s *Service) BulkResult(ctx context.Context, a custodian.Agency, id string,
 	if j.State != custodian.BulkDone {
 		return j, custodian.Errorf(custodian.EConflict, "the job is %s: its result is not available", j.State)
 	}
-	return j, s.store.BulkRows(ctx, id, fn)
+	st, err := s.current(ctx)
+	if err != nil {
+		return j, err
+	}
+	if a, err = activeAgency(st, a); err != nil {
+		return j, err
+	}
+	blocked := map[string]custodian.Block{}
+	for _, f := range j.Fields {
+		if b, ok := blocking(st.blocks, a, j.Purpose, f); ok {
+			blocked[f] = b
+		}
+	}
+	return j, s.store.BulkRows(ctx, id, func(r custodian.BulkRow) error {
+		for f, b := range blocked {
+			if _, ok := r.Released[f]; ok {
+				delete(r.Released, f)
+				if r.Withheld == nil {
+					r.Withheld = map[string]custodian.Withheld{}
+				}
+				r.Withheld[f] = custodian.Withheld{Reason: "blocked by order " + b.Order, Rules: []string{"block:" + b.ID}}
+			}
+		}
+		return fn(r)
+	})
 }
 
 // RunBulk works through queued and interrupted jobs until ctx ends: at

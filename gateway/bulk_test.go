@@ -244,3 +244,32 @@ func TestBulkReview(t *testing.T) {
 		t.Fatalf("after the block: %s %+v", j.State, j.Summary)
 	}
 }
+
+// A block placed after a job is done withholds the fields it covers when
+// the result is read.
+func TestBulkResultHonoursLaterBlocks(t *testing.T) {
+	ctx := context.Background()
+	plain, _, a, _ := bulkSetup(t, func(*gateway.Service, int32) {})
+	j, err := plain.SubmitBulk(ctx, a, custodian.LookupRequest{Purpose: "dppa-1", Fields: []string{"first_name", "street"}}, bulkRows(9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j = runUntil(t, plain, a, j.ID); j.State != custodian.BulkDone || j.Summary.Released["street"] != 3 {
+		t.Fatalf("job: %s %+v", j.State, j.Summary)
+	}
+	if _, err := plain.AddBlock(ctx, custodian.BlockField, "street", "CO-7"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = plain.BulkResult(ctx, a, j.ID, func(r custodian.BulkRow) error {
+		if _, ok := r.Released["street"]; ok {
+			return fmt.Errorf("row %d released the blocked street", r.Line)
+		}
+		if r.Outcome == "verified" && !strings.Contains(r.Withheld["street"].Reason, "CO-7") {
+			return fmt.Errorf("row %d: %+v", r.Line, r.Withheld)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
