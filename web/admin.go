@@ -59,18 +59,26 @@ type reviewDecision struct {
 	Reason   string `json:"reason"`
 }
 
+// decodeDecision reads a reviewer's decision: approve or deny, and why.
+func decodeDecision(w http.ResponseWriter, r *http.Request) (approve bool, reason string, err error) {
+	d, err := decode[reviewDecision](w, r, 16<<10)
+	if err != nil {
+		return false, "", err
+	}
+	if d.Decision != "approve" && d.Decision != "deny" {
+		return false, "", custodian.FieldError("decision", "must be approve or deny")
+	}
+	return d.Decision == "approve", d.Reason, nil
+}
+
 func handleDecideReview(svc *gateway.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d, err := decode[reviewDecision](w, r, 16<<10)
+		approve, reason, err := decodeDecision(w, r)
 		if err != nil {
 			writeError(w, r, log, err)
 			return
 		}
-		if d.Decision != "approve" && d.Decision != "deny" {
-			writeError(w, r, log, custodian.FieldError("decision", "must be approve or deny"))
-			return
-		}
-		l, err := svc.DecideReview(r.Context(), staffOf(r), r.PathValue("id"), r.PathValue("field"), d.Decision == "approve", d.Reason)
+		l, err := svc.DecideReview(r.Context(), staffOf(r), r.PathValue("id"), r.PathValue("field"), approve, reason)
 		if err != nil {
 			writeError(w, r, log, err)
 			return

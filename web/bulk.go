@@ -187,16 +187,12 @@ type adminBulk struct {
 // fields are released; one denial withholds them.
 func handleDecideBulk(svc *gateway.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d, err := decode[reviewDecision](w, r, 16<<10)
+		approve, reason, err := decodeDecision(w, r)
 		if err != nil {
 			writeError(w, r, log, err)
 			return
 		}
-		if d.Decision != "approve" && d.Decision != "deny" {
-			writeError(w, r, log, custodian.FieldError("decision", "must be approve or deny"))
-			return
-		}
-		j, err := svc.DecideBulk(r.Context(), staffOf(r), r.PathValue("id"), d.Decision == "approve", d.Reason)
+		j, err := svc.DecideBulk(r.Context(), staffOf(r), r.PathValue("id"), approve, reason)
 		if err != nil {
 			writeError(w, r, log, err)
 			return

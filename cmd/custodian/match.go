@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -37,9 +38,8 @@ func runMatchTrain(ctx context.Context, args []string, io stdio) error {
 	fs := flags("match train", io)
 	data := dataFlag(fs)
 	queries := fs.String("queries", "", "a CSV file of sample queries (e.g. a past bulk file), used unlabelled as candidate pairs")
-	var maps strs
-	fs.Var(&maps, "map", "map query columns to identifiers: source=target or a+b=target, comma-separated (repeatable)")
-	pairs := fs.Int("random-pairs", 1_000_000, "random registry pairs sampled for the u probabilities")
+	maps := mapFlag(fs)
+	pairs := fs.Int("random-pairs", 0, "random registry pairs sampled for the u probabilities (default 50 per record, 100,000 to 1,000,000)")
 	seed := fs.Uint64("seed", 1, "seed of the random sample")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -55,7 +55,7 @@ func runMatchTrain(ctx context.Context, args []string, io stdio) error {
 	start := time.Now()
 	var sample []map[string]string
 	if *queries != "" {
-		err := readQueries(*queries, maps, "", func(row gateway.QueryRow, rowErr error) error {
+		err := readQueries(*queries, *maps, "", func(row gateway.QueryRow, rowErr error) error {
 			if rowErr == nil {
 				sample = append(sample, row.Subject)
 			}
@@ -124,8 +124,7 @@ func runMatchDry(ctx context.Context, args []string, io stdio) error {
 	queries := fs.String("queries", "", "CSV file of queries (header row; standard column names, or --map)")
 	out := fs.String("out", "", "CSV file to write, one row per query (- for standard output)")
 	explain := fs.Bool("explain", false, "add each identifier's comparison level and weight")
-	var maps strs
-	fs.Var(&maps, "map", "map query columns to identifiers: source=target or a+b=target, comma-separated (repeatable)")
+	maps := mapFlag(fs)
 	idCol := fs.String("id", "", "column that identifies a row in the output (default row_id when present, else the line number)")
 	var require strs
 	fs.Var(&require, "require", "an identifier that must agree (repeatable; default first_name, last_name, dob; 'none' for none)")
@@ -230,7 +229,7 @@ func runMatchDry(ctx context.Context, args []string, io stdio) error {
 		batch = batch[:0]
 		return nil
 	}
-	err = readQueries(*queries, maps, *idCol, func(row gateway.QueryRow, rowErr error) error {
+	err = readQueries(*queries, *maps, *idCol, func(row gateway.QueryRow, rowErr error) error {
 		batch = append(batch, item{row: row, err: rowErr})
 		if len(batch) == dryBatch {
 			return flush()
@@ -251,6 +250,13 @@ func runMatchDry(ctx context.Context, args []string, io stdio) error {
 	fmt.Fprintf(io.err, "dry run of match model %d (%s): %d rows in %s: %d verified, %d ambiguous, %d no match, %d malformed; nothing was released\n",
 		tm.Version, std.Version(), total, time.Since(start).Round(time.Millisecond), counts["verified"], counts["ambiguous"], counts["no_match"], counts["malformed"])
 	return nil
+}
+
+// mapFlag is the --map flag of the verbs that read query files.
+func mapFlag(fs *flag.FlagSet) *strs {
+	var maps strs
+	fs.Var(&maps, "map", "map query columns to identifiers: source=target or a+b=target, comma-separated (repeatable)")
+	return &maps
 }
 
 // openModel opens a deployment with its current match model.
