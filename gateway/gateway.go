@@ -27,7 +27,7 @@ type Store interface {
 	BulkStore
 	ImportRecords(ctx context.Context, fields []string, next func() (custodian.Record, error), keys func(custodian.Record) []string, entry func(n int) any) (int, uint64, error)
 	RegistryFields(ctx context.Context) ([]string, error)
-	Candidates(ctx context.Context, keys []string) ([]custodian.Record, error)
+	Candidates(ctx context.Context, keys []string, maxBlock int) ([]custodian.Record, error)
 	ScanRecords(ctx context.Context, fn func(id string, data []byte) error) (int64, error)
 
 	CreateAgency(ctx context.Context, a custodian.Agency, keyID string, keyHash []byte, entry any) (uint64, error)

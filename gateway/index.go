@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/custodian-project/custodian"
+	"github.com/custodian-project/custodian/match"
 )
 
 // registryIndex is an in-memory copy of the registry's blocking keys and
@@ -135,25 +136,43 @@ func (idx *registryIndex) record(n uint32) custodian.Record {
 // candidates returns the records under keys as of registry generation gen:
 // from the index when it is at gen, otherwise from the store (starting a
 // rebuild of the index). Two keys with one hash give extra candidates,
-// which the match standard then rejects: it compares the values.
+// which the match standard then rejects: it compares the values. A key
+// shared by more than match.DefaultMaxBlock records is left out unless
+// the other keys find nobody, as in the dry run (match.Registry).
 func (s *Service) candidates(ctx context.Context, keys []string, gen int64) ([]custodian.Record, error) {
 	idx := s.index.Load()
 	if idx == nil || idx.gen != gen {
 		s.rebuildIndex()
-		return s.store.Candidates(ctx, keys)
+		return s.store.Candidates(ctx, keys, match.DefaultMaxBlock)
 	}
-	var seen []uint32
-	var out []custodian.Record
+	var blocks, wide [][]keyRef
+	found := 0
 	for _, k := range keys {
 		h := maphash.String(idx.seed, k)
 		i, _ := slices.BinarySearchFunc(idx.keys, h, func(r keyRef, h uint64) int { return cmp.Compare(r.hash, h) })
-		for ; i < len(idx.keys) && idx.keys[i].hash == h; i++ {
-			n := idx.keys[i].rec
-			if slices.Contains(seen, n) {
+		j := i
+		for j < len(idx.keys) && idx.keys[j].hash == h {
+			j++
+		}
+		if j-i > match.DefaultMaxBlock {
+			wide = append(wide, idx.keys[i:j])
+		} else {
+			blocks = append(blocks, idx.keys[i:j])
+			found += j - i
+		}
+	}
+	if found == 0 && len(wide) > 0 {
+		blocks = append(blocks, slices.MinFunc(wide, func(a, b []keyRef) int { return cmp.Compare(len(a), len(b)) }))
+	}
+	var seen []uint32
+	var out []custodian.Record
+	for _, b := range blocks {
+		for _, r := range b {
+			if slices.Contains(seen, r.rec) {
 				continue
 			}
-			seen = append(seen, n)
-			out = append(out, idx.record(n))
+			seen = append(seen, r.rec)
+			out = append(out, idx.record(r.rec))
 		}
 	}
 	return out, nil

@@ -60,7 +60,7 @@ func TestIndexMatchesStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fromStore, err := st.Candidates(ctx, keys)
+		fromStore, err := st.Candidates(ctx, keys, match.DefaultMaxBlock)
 		if err != nil {
 			t.Fatal(err)
 		}

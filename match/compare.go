@@ -15,13 +15,15 @@ type person struct {
 	dob                 date   // zero when missing or malformed
 	sex                 byte   // 'f', 'm', 'x', or 0
 	streetNum           string // leading house number of the street, normalised
-	streetName          string // the rest, with common abbreviations expanded
-	streetKey           string // streetName without spaces: "pearsonstreet" agrees with "pearson street"
+	streetKey           string // the rest, abbreviations expanded, without spaces: "pearsonstreet" agrees with "pearson street"
 	zip                 string // digits and letters only
 }
 
 // date is a calendar date as digits; the zero value is a missing date.
-type date struct{ y, m, d int }
+type date struct {
+	y    int16
+	m, d int8
+}
 
 func (d date) ok() bool { return d.y != 0 }
 
@@ -38,10 +40,10 @@ func newPerson(get func(string) string) person {
 		zip:    strings.ReplaceAll(Normalize(get("zip")), " ", ""),
 	}
 	if t, err := ParseDate(strings.TrimSpace(get("dob"))); err == nil {
-		p.dob = date{t.Year(), int(t.Month()), t.Day()}
+		p.dob = date{int16(t.Year()), int8(t.Month()), int8(t.Day())}
 	}
-	p.streetNum, p.streetName = splitStreet(get("street"))
-	p.streetKey = strings.ReplaceAll(p.streetName, " ", "")
+	num, name := splitStreet(get("street"))
+	p.streetNum, p.streetKey = num, strings.ReplaceAll(name, " ", "")
 	return p
 }
 
@@ -145,7 +147,7 @@ func dobLevel(q, r date) int {
 // digitsApart counts the digits of YYYYMMDD that differ.
 func digitsApart(a, b date) int {
 	n := 0
-	for _, p := range [...][3]int{{a.y, b.y, 4}, {a.m, b.m, 2}, {a.d, b.d, 2}} {
+	for _, p := range [...][3]int{{int(a.y), int(b.y), 4}, {int(a.m), int(b.m), 2}, {int(a.d), int(b.d), 2}} {
 		x, y := p[0], p[1]
 		for i := 0; i < p[2]; i++ {
 			if x%10 != y%10 {

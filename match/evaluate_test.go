@@ -135,8 +135,8 @@ func (s *EvalStats) String() string {
 func Evaluate(t testing.TB, reg []custodian.Record, qs []Labelled, rule Rule, same func(a, b string) bool) (*EvalStats, map[string]*EvalStats) {
 	t.Helper()
 	g := NewRegistry()
-	for _, r := range reg {
-		g.Add(r)
+	if err := g.AddAll(reg); err != nil {
+		t.Fatal(err)
 	}
 	sample := make([]map[string]string, len(qs))
 	for i, q := range qs {

@@ -147,7 +147,9 @@ func BenchmarkHardCases(b *testing.B) {
 func TestRegistryOnlyModel(t *testing.T) {
 	reg, qs := hardCases(t, 20_000, 10_000)
 	g := match.NewRegistry()
-	g.AddAll(reg)
+	if err := g.AddAll(reg); err != nil {
+		t.Fatal(err)
+	}
 	m, err := match.Train(g, nil, match.TrainOptions{Seed: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,9 @@
 package match
 
-import "strings"
+import (
+	"math/bits"
+	"strings"
+)
 
 // Name comparison levels, best first. A given name or surname pair is put
 // at the best level it reaches; the Fellegi–Sunter weights of each level
@@ -20,24 +23,26 @@ const (
 
 // nameInfo is a normalised given name or surname with everything the
 // comparisons need, computed once per value so that nameLevel does not
-// allocate.
+// allocate. It holds no slices: a registry keeps three per record, for
+// millions of records.
 type nameInfo struct {
-	norm     string   // Normalize(s)
-	tokens   []string // words of norm; particles stay, see isParticle
-	core     string   // norm without particles, spaces and hyphens: "van der berg" -> "berg"
-	phonetic string   // phoneticCode(core); "" when the code would be no evidence
-	initial  byte     // first letter of norm if it is a-z, else 0
-	// groups are the variant groups of core, when withVariants has looked
-	// them up (vset): nameLevel then compares them without a map lookup.
-	groups []uint32
-	vset   bool
+	norm     string // Normalize(s); its words are separated by single spaces
+	core     string // norm without particles, spaces and hyphens: "van der berg" -> "berg"
+	phonetic string // phoneticCode(core); "" when the code would be no evidence
+	gset     uint32 // the variant table's set of groups of core (0: none), when vset
+	mask     uint32 // the letters a-z core holds, for jwBelow
+	runes    uint8  // runes in core, at most jwMaxRunes
+	initial  byte   // first letter of norm if it is a-z, else 0
+	multi    bool   // norm has more than one word
+	initials bool   // every word of norm is a single letter a-z
+	vset     bool   // gset was looked up (withVariants)
 }
 
 // withVariants looks up n's variant groups in t once, for the many
 // comparisons a registry record or query takes part in.
 func (n nameInfo) withVariants(t *variantTable) nameInfo {
 	if n.core != "" {
-		n.groups, n.vset = t.groups[n.core], true
+		n.gset, n.vset = t.setOf[n.core], true
 	}
 	return n
 }
@@ -47,13 +52,23 @@ func newNameInfo(s string) nameInfo {
 	if n.norm == "" {
 		return n
 	}
-	n.tokens = strings.Split(n.norm, " ")
-	n.core = nameCore(n.tokens)
-	if !onlyInitials(n.tokens) {
+	tokens := strings.Split(n.norm, " ")
+	n.multi = len(tokens) > 1
+	n.core = nameCore(tokens)
+	n.initials = onlyInitials(tokens)
+	if !n.initials {
 		n.phonetic = phoneticCode(n.core) // initials sound like nothing
 	}
 	if c := n.norm[0]; 'a' <= c && c <= 'z' {
 		n.initial = c
+	}
+	for _, r := range n.core {
+		if 'a' <= r && r <= 'z' {
+			n.mask |= 1 << (r - 'a')
+		}
+		if n.runes < jwMaxRunes {
+			n.runes++
+		}
 	}
 	return n
 }
@@ -65,31 +80,63 @@ func newNameInfo(s string) nameInfo {
 // pair is namePart unless it is exact or a variant: the Jaro–Winkler and
 // phonetic levels are for misspellings, and the similarity of
 // "garcialopez" to "garcia" (0.91) measures the extra word instead.
+//
+// Most pairs a registry compares are different names; the flags and the
+// letter masks settle them without reading both names' letters.
 func nameLevel(q, r *nameInfo, variants *variantTable) int {
+	multi := q.multi || r.multi
 	switch {
 	case q.norm == "" || r.norm == "":
 		return nameMissing
-	case q.norm == r.norm || q.core == r.core || joinedEqual(q.norm, r.norm):
+	case q.core == r.core || multi && joinedEqual(q.norm, r.norm):
+		// Equal norms have equal cores; single words have no spaces.
 		return nameExact
-	case q.vset && r.vset && sharesGroup(q.groups, r.groups):
+	case q.vset && r.vset && q.gset != 0 && r.gset != 0 && variants.shareGroup(q.gset, r.gset):
 		return nameVariant
 	case !(q.vset && r.vset) && variants != nil && variants.match(q.core, r.core):
 		return nameVariant
-	case wordsWithin(q.tokens, r.tokens) || wordsWithin(r.tokens, q.tokens):
+	case multi && (wordsWithin(q.norm, r.norm) || wordsWithin(r.norm, q.norm)):
+		// Two single words are within each other only when equal.
 		return namePart
 	}
-	jw := jaroWinkler(q.core, r.core)
+	var jw jwScore
+	if !jwBelow85(q, r) {
+		jw = jaroWinkler(q.core, r.core)
+	}
 	switch {
-	case jw.atLeast(92):
+	case jw.den != 0 && jw.atLeast(92):
 		return nameJW92
 	case q.phonetic != "" && q.phonetic == r.phonetic:
 		return namePhonetic
-	case jw.atLeast(85):
+	case jw.den != 0 && jw.atLeast(85):
 		return nameJW85
-	case q.initial != 0 && q.initial == r.initial && (onlyInitials(q.tokens) || onlyInitials(r.tokens)):
+	case q.initial != 0 && q.initial == r.initial && (q.initials || r.initials):
 		return nameInitial
 	}
 	return nameElse
+}
+
+// jwBelow85 reports whether the Jaro–Winkler similarity of q's and r's
+// cores is surely below 0.85, from their lengths and letters alone. Every
+// letter a-z one core has and the other lacks leaves at least one of its
+// runes unmatched, so the matches m are at most each length less those
+// letters; then Jaro is at most (m/la + m/lb + 1)/3 and, with the largest
+// prefix bonus, Jaro–Winkler at most Jaro + 0.4 (1 - Jaro), which is below
+// 0.85 when Jaro is below 0.75.
+func jwBelow85(q, r *nameInfo) bool {
+	la, lb := int(q.runes), int(r.runes)
+	switch {
+	case la == 0 || lb == 0:
+		return true
+	case la >= jwMaxRunes || lb >= jwMaxRunes:
+		return false // compared on a prefix, which the masks do not describe
+	}
+	m := min(la-bits.OnesCount32(q.mask&^r.mask), lb-bits.OnesCount32(r.mask&^q.mask))
+	if m <= 0 {
+		return true
+	}
+	// 3 Jaro <= m/la + m/lb + 1 < 2.25  <=>  4m(la+lb) < 5 la lb
+	return 4*m*(la+lb) < 5*la*lb
 }
 
 // isParticle reports whether word i of a name is a particle that the core
@@ -182,25 +229,31 @@ func joinedEqual(a, b string) bool {
 const maxPartWords = 16
 
 // wordsWithin reports whether every word of a that is not a dropped
-// particle is one of b's words. Identical word lists never reach it
-// (they are exact).
-func wordsWithin(a, b []string) bool {
-	if len(a) > maxPartWords || len(b) > maxPartWords {
+// particle is one of b's words (a and b are norms: words separated by
+// single spaces). Identical word lists never reach it (they are exact).
+func wordsWithin(a, b string) bool {
+	na, nb := strings.Count(a, " ")+1, strings.Count(b, " ")+1
+	if na > maxPartWords || nb > maxPartWords {
 		return false
 	}
 	last := -1
-	for i, t := range a {
+	i := 0
+	for t := range strings.SplitSeq(a, " ") {
 		if !isParticle(t, i) {
 			last = i
 		}
+		i++
 	}
 	seen := false
-	for i, t := range a {
+	i = 0
+	for t := range strings.SplitSeq(a, " ") {
 		if i < last && isParticle(t, i) {
+			i++
 			continue
 		}
+		i++
 		found := false
-		for _, u := range b {
+		for u := range strings.SplitSeq(b, " ") {
 			if t == u {
 				found = true
 				break

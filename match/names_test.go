@@ -2,6 +2,7 @@ package match
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -221,9 +222,9 @@ func TestNewNameInfo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		n := newNameInfo(tt.in)
-		if n.norm != tt.norm || n.core != tt.core || n.initial != tt.initial || strings.Join(n.tokens, "|") != strings.Join(tt.tokens, "|") {
-			t.Errorf("newNameInfo(%q) = norm %q core %q tokens %q initial %q; want %q %q %q %q",
-				tt.in, n.norm, n.core, n.tokens, n.initial, tt.norm, tt.core, tt.tokens, tt.initial)
+		if n.norm != tt.norm || n.core != tt.core || n.initial != tt.initial || n.multi != (len(tt.tokens) > 1) || strings.Join(strings.Fields(n.norm), "|") != strings.Join(tt.tokens, "|") {
+			t.Errorf("newNameInfo(%q) = norm %q core %q multi %v initial %q; want %q %q %q %q",
+				tt.in, n.norm, n.core, n.multi, n.initial, tt.norm, tt.core, tt.tokens, tt.initial)
 		}
 	}
 }
@@ -551,4 +552,46 @@ func BenchmarkNewNameInfo(b *testing.B) {
 		newNameInfo(nameLevelCases[n%len(nameLevelCases)].q)
 		n++
 	}
+}
+
+// TestJWBound checks that the letter-mask bound never skips a pair whose
+// Jaro–Winkler similarity reaches 0.85, over every pair of a few hundred
+// names from the variant table and their one-letter misspellings.
+func TestJWBound(t *testing.T) {
+	v := loadVariants()
+	var names []string
+	for k := range v.groups {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	names = names[:min(len(names), 400)]
+	for _, n := range slices.Clone(names) {
+		if len(n) > 3 {
+			names = append(names, n[:2]+n[3:], n[:1]+"x"+n[1:], n+"e", "ü"+n)
+		}
+	}
+	infos := make([]nameInfo, len(names))
+	for i, n := range names {
+		infos[i] = newNameInfo(n)
+	}
+	skipped, close := 0, 0
+	for i := range infos {
+		for j := range infos {
+			jw := jaroWinkler(infos[i].core, infos[j].core)
+			below := jwBelow85(&infos[i], &infos[j])
+			if below {
+				skipped++
+			}
+			if jw.atLeast(85) {
+				close++
+				if below {
+					t.Fatalf("%q / %q: Jaro-Winkler %.3f, but the bound says below 0.85", names[i], names[j], jw.float())
+				}
+			}
+		}
+	}
+	if skipped < len(infos)*len(infos)/2 {
+		t.Errorf("the bound settles only %d of %d pairs", skipped, len(infos)*len(infos))
+	}
+	t.Logf("%d names: %d pairs settled by the bound, %d at 0.85 or more", len(infos), skipped, close)
 }

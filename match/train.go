@@ -1,180 +1,13 @@
 package match
 
 import (
-	"cmp"
-	"encoding/json"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
-
-	"github.com/custodian-project/custodian"
 )
-
-// Registry is the registry prepared for the Fellegi-Sunter standard in
-// memory: every record's identifiers normalised once, and the blocking
-// index as sorted key hashes (no map, no pointers: millions of keys cost
-// the garbage collector nothing). Train and the dry run use it; the gateway
-// finds candidates through RecordKeys in its own index. After the last Add
-// it is safe for concurrent use.
-type Registry struct {
-	ids    []string
-	chunks [][]person // personChunk persons each: growing never copies them
-	seed   maphash.Seed
-	mu     sync.Mutex
-	keys   []blockKey // sorted by hash once sealed
-	sealed bool
-}
-
-// blockKey is one record under one blocking key.
-type blockKey struct {
-	hash uint64
-	rec  int32
-}
-
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{seed: maphash.MakeSeed()} }
-
-// Add adds a record (it must not be added twice).
-func (g *Registry) Add(r custodian.Record) {
-	p := recordPerson(r)
-	i := int32(len(g.ids))
-	g.ids = append(g.ids, r.ID)
-	g.push(p)
-	for _, k := range blockingKeys(&p) {
-		g.keys = append(g.keys, blockKey{maphash.String(g.seed, k), i})
-	}
-	g.sealed = false
-}
-
-// AddAllJSON adds records given as ids and JSON objects of their values
-// (as the store keeps them), decoding and preparing them in parallel.
-func (g *Registry) AddAllJSON(ids []string, data [][]byte) error {
-	recs := make([]custodian.Record, len(ids))
-	errs := make([]error, len(ids))
-	parallel(len(ids), func(i int) {
-		recs[i] = custodian.Record{ID: ids[i], Values: map[string]string{}}
-		errs[i] = json.Unmarshal(data[i], &recs[i].Values)
-	})
-	for i, err := range errs {
-		if err != nil {
-			return fmt.Errorf("record %s: %w", ids[i], err)
-		}
-	}
-	g.AddAll(recs)
-	return nil
-}
-
-// AddAll adds records (none twice), preparing them in parallel.
-func (g *Registry) AddAll(recs []custodian.Record) {
-	ps := make([]person, len(recs))
-	ks := make([][]string, len(recs))
-	parallel(len(recs), func(i int) {
-		ps[i] = recordPerson(recs[i])
-		ks[i] = blockingKeys(&ps[i])
-	})
-	for i, r := range recs {
-		n := int32(len(g.ids))
-		g.ids = append(g.ids, r.ID)
-		g.push(ps[i])
-		for _, k := range ks[i] {
-			g.keys = append(g.keys, blockKey{maphash.String(g.seed, k), n})
-		}
-	}
-	g.sealed = false
-}
-
-// parallel calls fn(i) for i in [0, n) on every core.
-func parallel(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), max(n, 1))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += workers {
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// Len is the number of records.
-func (g *Registry) Len() int { return len(g.ids) }
-
-// personChunk is how many persons one chunk of a Registry holds.
-const personChunk = 1 << 14
-
-func (g *Registry) push(p person) {
-	if len(g.chunks) == 0 || len(g.chunks[len(g.chunks)-1]) == personChunk {
-		g.chunks = append(g.chunks, make([]person, 0, personChunk))
-	}
-	last := &g.chunks[len(g.chunks)-1]
-	*last = append(*last, p)
-}
-
-// person returns record i's prepared identifiers.
-func (g *Registry) person(i int32) *person { return &g.chunks[i/personChunk][i%personChunk] }
-
-// seal sorts the keys once, after the last Add.
-func (g *Registry) seal() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if !g.sealed {
-		slices.SortFunc(g.keys, func(a, b blockKey) int { return cmp.Compare(a.hash, b.hash) })
-		g.sealed = true
-	}
-}
-
-// block returns the records under one blocking key (a hash collision may
-// add others, which the comparison then rejects).
-func (g *Registry) block(key string) []blockKey {
-	h := maphash.String(g.seed, key)
-	i, _ := slices.BinarySearchFunc(g.keys, h, func(k blockKey, h uint64) int { return cmp.Compare(k.hash, h) })
-	j := i
-	for j < len(g.keys) && g.keys[j].hash == h {
-		j++
-	}
-	return g.keys[i:j]
-}
-
-// candidates returns the distinct records sharing a blocking key with q.
-func (g *Registry) candidates(q *person, buf []int32) []int32 {
-	g.seal()
-	buf = buf[:0]
-	for _, k := range blockingKeys(q) {
-		for _, b := range g.block(k) {
-			buf = append(buf, b.rec)
-		}
-	}
-	slices.Sort(buf)
-	return slices.Compact(buf)
-}
-
-// MatchAll decides queries against the whole registry, in parallel.
-func (f *FS) MatchAll(g *Registry, qs []map[string]string) []Decision {
-	out := make([]Decision, len(qs))
-	parallel(len(qs), func(i int) { out[i] = f.Match(g, qs[i]) })
-	return out
-}
-
-// Match decides a query against the whole registry (the dry run's path).
-func (f *FS) Match(g *Registry, q map[string]string) Decision {
-	qp := newPerson(func(id string) string { return q[id] })
-	idx := g.candidates(&qp, nil)
-	cands := make([]*person, len(idx))
-	ids := make([]string, len(idx))
-	for j, i := range idx {
-		cands[j], ids[j] = g.person(i), g.ids[i]
-	}
-	return f.decide(&qp, cands, ids)
-}
 
 // TrainOptions bound the estimation.
 type TrainOptions struct {
@@ -260,20 +93,17 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 	pairs, iters := 0, 0
 	var shares []float64
 	step := max(1, n/opt.MaxRecords)
-	for _, rule := range blockRules {
+	for ri := range blockRules {
+		rule := &blockRules[ri]
 		var mask pattern
 		for _, name := range rule.uses {
 			mask |= 0xf << (4 * comparisonIndex(name))
 		}
 		patterns := map[pattern]float64{}
 		add := func(q *person, skipTo int) {
-			k := rule.key(q)
-			if k == "" {
-				return
-			}
-			for _, b := range g.block(rule.name + ":" + k) {
-				if int(b.rec) > skipTo {
-					patterns[patternOf(q, g.person(b.rec))&^mask]++
+			for _, e := range g.ruleBlock(rule, q) {
+				if r := entryRecord(e); int(r) > skipTo {
+					patterns[patternOf(q, g.person(r))&^mask]++
 					pairs++
 				}
 			}
@@ -577,95 +407,4 @@ func sum(xs []float64) float64 {
 		t += x
 	}
 	return t
-}
-
-// blockRule is one blocking rule: records sharing its key are compared.
-// uses names the comparisons its key is made of; in EM, a rule's pairs say
-// nothing about those (they agree by construction), so they are left out.
-type blockRule struct {
-	name string
-	uses []string
-	key  func(p *person) string
-}
-
-// blockRules are the union of the standard's blocking rules: a pair of
-// records is compared only when it shares at least one key. Each survives a
-// different kind of error in the other identifiers; blocking that loses a
-// true match loses it for good, which the evaluation reports.
-var blockRules = []blockRule{
-	// Names that sound alike, whatever the date and address.
-	// In either order: given name and surname are often swapped.
-	{"np", []string{"first_name", "last_name"}, func(p *person) string {
-		a, b := p.last.phonetic, p.first.phonetic
-		if b < a {
-			a, b = b, a
-		}
-		return join(a, b)
-	}},
-	// Date of birth and postcode: names garbled or swapped.
-	{"dz", []string{"dob", "address"}, func(p *person) string { return join(dobKey(p.dob, false), p.zip) }},
-	// Date of birth and surname initial: first-name variants and typos.
-	{"di", []string{"dob", "last_name"}, func(p *person) string { return join(dobKey(p.dob, false), initial(p.last.initial)) }},
-	// Date with day and month in either order, and first initial:
-	// transposed dates, surname changes.
-	{"dt", []string{"dob", "first_name"}, func(p *person) string { return join(dobKey(p.dob, true), initial(p.first.initial)) }},
-	// Surname sound and year of birth: nicknames, a wrong day or month.
-	{"ly", []string{"last_name", "dob"}, func(p *person) string { return join(p.last.phonetic, yearKey(p.dob)) }},
-	// House number and street: names and dates garbled, postcode mistyped.
-	{"sa", []string{"address"}, func(p *person) string { return join(p.streetNum, p.streetKey) }},
-	// Date of birth and house number: the rest of the address and the
-	// names garbled.
-	{"dn", []string{"dob", "address"}, func(p *person) string { return join(dobKey(p.dob, false), p.streetNum) }},
-	// First-name sound and year of birth: a surname missing, changed or garbled.
-	{"fy", []string{"first_name", "dob"}, func(p *person) string { return join(p.first.phonetic, yearKey(p.dob)) }},
-	// Postcode and surname sound: a missing or wrong date.
-	{"zl", []string{"address", "last_name"}, func(p *person) string { return join(p.zip, p.last.phonetic) }},
-	// Postcode and first-name sound: a missing date and a changed surname.
-	{"zf", []string{"address", "first_name"}, func(p *person) string { return join(p.zip, p.first.phonetic) }},
-}
-
-// blockingKeys returns a record's key under each blocking rule that has one.
-func blockingKeys(p *person) []string {
-	keys := make([]string, 0, len(blockRules))
-	for _, r := range blockRules {
-		if k := r.key(p); k != "" {
-			keys = append(keys, r.name+":"+k)
-		}
-	}
-	return keys
-}
-
-// join joins key parts, or returns "" when any part is empty.
-func join(parts ...string) string {
-	for _, x := range parts {
-		if x == "" {
-			return ""
-		}
-	}
-	return strings.Join(parts, "|")
-}
-
-func dobKey(d date, sorted bool) string {
-	if !d.ok() {
-		return ""
-	}
-	m, dd := d.m, d.d
-	if sorted && dd < m {
-		m, dd = dd, m
-	}
-	return fmt.Sprintf("%04d%02d%02d", d.y, m, dd)
-}
-
-func yearKey(d date) string {
-	if !d.ok() {
-		return ""
-	}
-	return strconv.Itoa(d.y)
-}
-
-func initial(b byte) string {
-	if b == 0 {
-		return ""
-	}
-	return string(rune(b))
 }

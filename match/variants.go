@@ -31,6 +31,10 @@ var variantsCSV string
 type variantTable struct {
 	groups map[string][]uint32 // name core -> ids of its groups, ascending
 	n      int                 // number of groups
+	// sets are the distinct lists of groups, and setOf a name core's list
+	// in it: a prepared name keeps a number, not a slice. sets[0] is empty.
+	sets  [][]uint32
+	setOf map[string]uint32
 }
 
 var variantsOnce = sync.OnceValue(func() *variantTable {
@@ -53,6 +57,12 @@ func (t *variantTable) match(a, b string) bool {
 		return false
 	}
 	return sharesGroup(ga, t.groups[b])
+}
+
+// shareGroup reports whether the group sets a and b (setOf values)
+// intersect.
+func (t *variantTable) shareGroup(a, b uint32) bool {
+	return a == b && a != 0 || sharesGroup(t.sets[a], t.sets[b])
 }
 
 // sharesGroup reports whether two ascending lists of group ids intersect.
@@ -160,6 +170,18 @@ func buildVariants(nicknames, own string) (*variantTable, error) {
 				t.groups[k] = append(ids, uint32(id))
 			}
 		}
+	}
+	t.sets, t.setOf = [][]uint32{nil}, make(map[string]uint32, len(t.groups))
+	seen := map[string]uint32{}
+	for k, ids := range t.groups {
+		key := fmt.Sprint(ids)
+		n, ok := seen[key]
+		if !ok {
+			n = uint32(len(t.sets))
+			t.sets = append(t.sets, ids)
+			seen[key] = n
+		}
+		t.setOf[k] = n
 	}
 	return t, nil
 }

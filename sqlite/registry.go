@@ -215,8 +215,14 @@ func (s *Store) RegistryFields(ctx context.Context) ([]string, error) {
 }
 
 // Candidates returns the records stored under any of the blocking keys,
-// each once.
-func (s *Store) Candidates(ctx context.Context, keys []string) ([]custodian.Record, error) {
+// each once. Keys shared by more than maxBlock records are left out unless
+// the other keys find nobody (see match.Registry's candidates); 0 leaves
+// none out.
+func (s *Store) Candidates(ctx context.Context, keys []string, maxBlock int) ([]custodian.Record, error) {
+	keys, err := s.narrowKeys(ctx, keys, maxBlock)
+	if err != nil {
+		return nil, fmt.Errorf("candidates: %w", err)
+	}
 	var out []custodian.Record
 	seen := map[string]bool{}
 	for _, k := range keys {
@@ -241,6 +247,33 @@ func (s *Store) Candidates(ctx context.Context, keys []string) ([]custodian.Reco
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("candidates: %w", err)
 		}
+	}
+	return out, nil
+}
+
+// narrowKeys leaves out the keys shared by more than maxBlock records
+// (0: none are left out), unless the other keys find nobody: then the
+// narrowest of them is kept.
+func (s *Store) narrowKeys(ctx context.Context, keys []string, maxBlock int) ([]string, error) {
+	if maxBlock <= 0 {
+		return keys, nil
+	}
+	var out []string
+	narrowest, least, found := "", -1, 0
+	for _, k := range keys {
+		var n int
+		if err := s.rrow(ctx, `SELECT count(*) FROM record_keys WHERE key = ?`, keyHash(k)).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n <= maxBlock {
+			out = append(out, k)
+			found += n
+		} else if least < 0 || n < least {
+			narrowest, least = k, n
+		}
+	}
+	if found == 0 && least >= 0 {
+		out = append(out, narrowest)
 	}
 	return out, nil
 }

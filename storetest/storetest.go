@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"StaleDecisionIsNotRecorded", testStaleDecision},
 		{"MatchModelsAreVersioned", testMatchModels},
 		{"RekeyReplacesEveryKey", testRekey},
+		{"CandidatesLeaveOutWideKeys", testCandidatesMaxBlock},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -108,8 +111,8 @@ func testImportUpdates(t *testing.T, s Store) {
 	if _, reg, _ := s.Generations(ctx); reg == regBefore {
 		t.Error("an import did not move the registry generation")
 	}
-	lee, _ := s.Candidates(ctx, []string{"k:Lee"})
-	park, _ := s.Candidates(ctx, []string{"k:Park"})
+	lee, _ := s.Candidates(ctx, []string{"k:Lee"}, 0)
+	park, _ := s.Candidates(ctx, []string{"k:Park"}, 0)
 	if len(lee) != 1 || lee[0].ID != "R2" || len(park) != 1 || park[0].Values["first_name"] != "Ann" {
 		t.Fatalf("after update: Lee %v, Park %v", lee, park)
 	}
@@ -421,10 +424,10 @@ func testRekey(t *testing.T, s Store) {
 	if v, _ := s.KeyVersion(ctx); v != "v2" {
 		t.Errorf("key version = %q, want v2", v)
 	}
-	if got, _ := s.Candidates(ctx, []string{"k:Lee"}); len(got) != 0 {
+	if got, _ := s.Candidates(ctx, []string{"k:Lee"}, 0); len(got) != 0 {
 		t.Errorf("an old key still finds %d records", len(got))
 	}
-	if got, _ := s.Candidates(ctx, []string{"f:Bo"}); len(got) != 1 || got[0].ID != "R2" {
+	if got, _ := s.Candidates(ctx, []string{"f:Bo"}, 0); len(got) != 1 || got[0].ID != "R2" {
 		t.Errorf("new key finds %v", got)
 	}
 	if _, reg1, _ := s.Generations(ctx); reg1 == reg0 {
@@ -438,7 +441,41 @@ func testRekey(t *testing.T, s Store) {
 	if v, _ := s.KeyVersion(ctx); v != "v2" {
 		t.Errorf("after a failed rekey the key version is %q", v)
 	}
-	if got, _ := s.Candidates(ctx, []string{"f:Bo"}); len(got) != 1 {
+	if got, _ := s.Candidates(ctx, []string{"f:Bo"}, 0); len(got) != 1 {
 		t.Errorf("after a failed rekey the old keys are gone: %v", got)
+	}
+}
+
+func testCandidatesMaxBlock(t *testing.T, s Store) {
+	mustImport(t, s, rec("R1", "Ann", "Lee"), rec("R2", "Bo", "Lee"), rec("R3", "Cy", "Lee"), rec("R4", "Di", "Park"),
+		rec("R5", "Ed", "Kim"), rec("R6", "Flo", "Kim"))
+	ids := func(keys []string, maxBlock int) string {
+		t.Helper()
+		got, err := s.Candidates(ctx, keys, maxBlock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range got {
+			out = append(out, r.ID)
+		}
+		slices.Sort(out)
+		return strings.Join(out, ",")
+	}
+	for _, tt := range []struct {
+		keys     []string
+		maxBlock int
+		want     string
+	}{
+		{[]string{"k:Lee", "k:Park"}, 0, "R1,R2,R3,R4"},
+		{[]string{"k:Lee", "k:Park"}, 3, "R1,R2,R3,R4"},
+		{[]string{"k:Lee", "k:Park"}, 2, "R4"},             // Lee is too wide
+		{[]string{"k:Lee", "k:Kim", "k:None"}, 1, "R5,R6"}, // nobody else: the narrowest wide key
+		{[]string{"k:Lee", "k:None"}, 2, "R1,R2,R3"},
+		{[]string{"k:None"}, 2, ""},
+	} {
+		if got := ids(tt.keys, tt.maxBlock); got != tt.want {
+			t.Errorf("Candidates(%v, %d) = %s, want %s", tt.keys, tt.maxBlock, got, tt.want)
+		}
 	}
 }

@@ -26,7 +26,13 @@ type stdio struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.Getenv, stdio{os.Stdin, os.Stdout, os.Stderr})
+	stopProfile, err := startProfile(os.Getenv("CUSTODIAN_CPUPROFILE"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "custodian:", err)
+		os.Exit(1)
+	}
+	err = run(ctx, os.Args[1:], os.Getenv, stdio{os.Stdin, os.Stdout, os.Stderr})
+	stopProfile()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "custodian:", message(err))
 		os.Exit(exitCode(err))

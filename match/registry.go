@@ -1,0 +1,333 @@
+package match
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/custodian-project/custodian"
+)
+
+// Registry is the registry prepared for the Fellegi-Sunter standard in
+// memory: every record's identifiers normalised once, and the blocking
+// index as sorted key hashes. Train and the dry run use it; the gateway
+// finds candidates through RecordKeys in its own index. After the last Add
+// it is safe for concurrent use.
+//
+// It is built for registries of tens of millions of records:
+//   - persons are stored in fixed chunks, so growing never copies them;
+//   - their strings are interned (a registry holds few distinct names,
+//     streets and postcodes), so ten million persons do not cost a hundred
+//     million small objects for the garbage collector to mark;
+//   - a blocking key is one uint64 (hash and record number), sorted once.
+type Registry struct {
+	ids    []string
+	chunks [][]person // personChunk persons each
+	seed   maphash.Seed
+	strs   interner
+	mu     sync.Mutex
+	keys   []uint64 // keyHash<<recBits | record number; sorted once sealed
+	sealed bool
+	// maxBlock is the largest block a query's key may bring in (0: no
+	// limit); see candidates.
+	maxBlock int
+}
+
+// recBits is how many low bits of a blocking key entry hold the record
+// number; the other 64-recBits are the key's hash. A hash collision only
+// adds candidates, which the comparison rejects.
+const recBits = 28
+
+// MaxRecords is the most records a Registry holds.
+const MaxRecords = 1<<recBits - 1
+
+// DefaultMaxBlock is the largest block of a single blocking key that a
+// query compares (see Registry.candidates).
+const DefaultMaxBlock = 512
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{seed: maphash.MakeSeed(), maxBlock: DefaultMaxBlock}
+}
+
+// SetMaxBlock sets the largest block a query's blocking key may bring in
+// (0: no limit).
+func (g *Registry) SetMaxBlock(n int) { g.maxBlock = max(n, 0) }
+
+// Grow makes room for n more records.
+func (g *Registry) Grow(n int) {
+	g.ids = slices.Grow(g.ids, n)
+	g.keys = slices.Grow(g.keys, n*len(blockRules))
+}
+
+// AddAllJSON adds records given as ids and JSON objects of their values
+// (as the store keeps them), decoding and preparing them in parallel.
+func (g *Registry) AddAllJSON(ids []string, data [][]byte) error {
+	ps := make([]person, len(ids))
+	errs := make([]error, len(ids))
+	parallel(len(ids), func(i int) {
+		var fields [32]field
+		fs, err := flatJSON(data[i], fields[:0])
+		if err != nil {
+			// Not the flat object of strings the store writes: the
+			// general decoder says what is wrong, or reads it after all.
+			v := map[string]string{}
+			if errs[i] = json.Unmarshal(data[i], &v); errs[i] != nil {
+				return
+			}
+			ps[i] = newPerson(func(id string) string { return v[id] })
+		} else {
+			ps[i] = newPerson(func(id string) string { return lookupField(fs, id) })
+		}
+		g.strs.person(&ps[i])
+	})
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("record %s: %w", ids[i], err)
+		}
+	}
+	return g.push(ids, ps)
+}
+
+// AddAll adds records (none twice), preparing them in parallel.
+func (g *Registry) AddAll(recs []custodian.Record) error {
+	ps := make([]person, len(recs))
+	ids := make([]string, len(recs))
+	parallel(len(recs), func(i int) {
+		ps[i] = recordPerson(recs[i])
+		g.strs.person(&ps[i])
+		ids[i] = recs[i].ID
+	})
+	return g.push(ids, ps)
+}
+
+// push appends prepared persons and their blocking keys.
+func (g *Registry) push(ids []string, ps []person) error {
+	if len(g.ids)+len(ids) > MaxRecords {
+		return fmt.Errorf("match registry: more than %d records", MaxRecords)
+	}
+	keys := make([][]uint64, len(ps))
+	first := len(g.ids)
+	parallel(len(ps), func(i int) {
+		var buf [128]byte
+		n := uint64(first + i)
+		for r := range blockRules {
+			if k := appendRuleKey(buf[:0], &blockRules[r], &ps[i]); k != nil {
+				keys[i] = append(keys[i], g.keyHash(k)<<recBits|n)
+			}
+		}
+	})
+	// The batch's ids as substrings of one string: one object, not one
+	// per record.
+	var all strings.Builder
+	for _, id := range ids {
+		all.WriteString(id)
+	}
+	joined, at := all.String(), 0
+	for i := range ps {
+		g.ids = append(g.ids, joined[at:at+len(ids[i])])
+		at += len(ids[i])
+		if len(g.chunks) == 0 || len(g.chunks[len(g.chunks)-1]) == personChunk {
+			g.chunks = append(g.chunks, make([]person, 0, personChunk))
+		}
+		last := &g.chunks[len(g.chunks)-1]
+		*last = append(*last, ps[i])
+		g.keys = append(g.keys, keys[i]...)
+	}
+	g.sealed = false
+	return nil
+}
+
+// keyHash is the hash of a full blocking key, in the top 64-recBits bits.
+func (g *Registry) keyHash(k []byte) uint64 { return maphash.Bytes(g.seed, k) >> recBits }
+
+// parallel calls fn(i) for i in [0, n) on every core.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), max(n, 1))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Len is the number of records.
+func (g *Registry) Len() int { return len(g.ids) }
+
+// personChunk is how many persons one chunk of a Registry holds.
+const personChunk = 1 << 14
+
+// person returns record i's prepared identifiers.
+func (g *Registry) person(i int32) *person { return &g.chunks[i/personChunk][i%personChunk] }
+
+// seal sorts the keys once, after the last Add: the two halves of the hash
+// space on two cores, when there are two.
+func (g *Registry) seal() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.sealed {
+		return
+	}
+	// Partition in place around the middle of the hash space, then sort
+	// each side on its own.
+	const mid = uint64(1) << 63
+	i, j := 0, len(g.keys)-1
+	for i <= j {
+		switch {
+		case g.keys[i] < mid:
+			i++
+		case g.keys[j] >= mid:
+			j--
+		default:
+			g.keys[i], g.keys[j] = g.keys[j], g.keys[i]
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.Sort(g.keys[:i]) })
+	slices.Sort(g.keys[i:])
+	wg.Wait()
+	g.sealed = true
+}
+
+// block returns the entries under one key hash (a hash collision may add
+// others, which the comparison then rejects).
+func (g *Registry) block(h uint64) []uint64 {
+	i, _ := slices.BinarySearch(g.keys, h<<recBits)
+	j, _ := slices.BinarySearch(g.keys, (h+1)<<recBits)
+	if h+1 == 1<<(64-recBits) {
+		j = len(g.keys)
+	}
+	return g.keys[i:j]
+}
+
+// ruleBlock returns the records sharing rule r's key with p (nil when p has
+// no key under r).
+func (g *Registry) ruleBlock(r *blockRule, p *person) []uint64 {
+	var buf [128]byte
+	k := appendRuleKey(buf[:0], r, p)
+	if k == nil {
+		return nil
+	}
+	return g.block(g.keyHash(k))
+}
+
+// entryRecord is the record number of a key entry.
+func entryRecord(e uint64) int32 { return int32(e & (1<<recBits - 1)) }
+
+// candidates returns the distinct records sharing a blocking key with q.
+//
+// A key shared by more than maxBlock records is left out when q has other
+// keys: a name's sound and a year of birth can be shared by thousands of
+// people in a national registry, and comparing them all would cost more
+// than every other key together while adding almost nothing: the subject,
+// when registered, nearly always shares a narrower key too (date and
+// initial, date and postcode, house and street). When q's other keys find
+// nobody, the narrowest wide key is used. The evaluation counts what blocking
+// loses.
+func (g *Registry) candidates(q *person, buf []int32) []int32 {
+	g.seal()
+	buf = buf[:0]
+	var narrowest []uint64
+	wide := false
+	for r := range blockRules {
+		b := g.ruleBlock(&blockRules[r], q)
+		if g.maxBlock > 0 && len(b) > g.maxBlock {
+			if narrowest == nil || len(b) < len(narrowest) {
+				narrowest = b
+			}
+			wide = true
+			continue
+		}
+		for _, e := range b {
+			buf = append(buf, entryRecord(e))
+		}
+	}
+	if wide && len(buf) == 0 {
+		for _, e := range narrowest {
+			buf = append(buf, entryRecord(e))
+		}
+	}
+	slices.Sort(buf)
+	return slices.Compact(buf)
+}
+
+// MatchAll decides queries against the whole registry, in parallel.
+func (f *FS) MatchAll(g *Registry, qs []map[string]string) []Decision {
+	out := make([]Decision, len(qs))
+	parallel(len(qs), func(i int) { out[i] = f.Match(g, qs[i]) })
+	return out
+}
+
+// Match decides a query against the whole registry (the dry run's path).
+func (f *FS) Match(g *Registry, q map[string]string) Decision {
+	qp := newPerson(func(id string) string { return q[id] })
+	idx := g.candidates(&qp, nil)
+	cands := make([]*person, len(idx))
+	ids := make([]string, len(idx))
+	for j, i := range idx {
+		cands[j], ids[j] = g.person(i), g.ids[i]
+	}
+	return f.decide(&qp, cands, ids)
+}
+
+// interner keeps one copy of each distinct string of a registry's persons.
+// It is safe for concurrent use: shards, each with its own lock.
+type interner struct {
+	once   sync.Once
+	seed   maphash.Seed
+	shards [64]struct {
+		mu sync.Mutex
+		m  map[string]string
+	}
+}
+
+// intern returns the registry's copy of s.
+func (t *interner) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	t.once.Do(func() { t.seed = maphash.MakeSeed() })
+	sh := &t.shards[maphash.String(t.seed, s)%uint64(len(t.shards))]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if v, ok := sh.m[s]; ok {
+		return v
+	}
+	if sh.m == nil {
+		sh.m = map[string]string{}
+	}
+	sh.m[s] = s
+	return s
+}
+
+// person interns every string of p.
+func (t *interner) person(p *person) {
+	for _, n := range []*nameInfo{&p.first, &p.middle, &p.last} {
+		n.norm, n.core, n.phonetic = t.intern(n.norm), t.intern(n.core), t.intern(n.phonetic)
+	}
+	p.suffix, p.streetNum, p.streetKey, p.zip = t.intern(p.suffix), t.intern(p.streetNum), t.intern(p.streetKey), t.intern(p.zip)
+}
+
+// field is one member of a flat JSON object.
+type field struct{ key, value string }
+
+// lookupField returns the value of key in fs: the last, as encoding/json
+// keeps the last of duplicate members.
+func lookupField(fs []field, key string) string {
+	for i := len(fs) - 1; i >= 0; i-- {
+		if fs[i].key == key {
+			return fs[i].value
+		}
+	}
+	return ""
+}
