@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -121,6 +122,7 @@ type fsStandards struct {
 	model     int64
 	def       *match.FS
 	byPurpose map[string]*match.FS
+	outdated  error // the model does not fit this version of the standard: nothing matches until it is trained again
 }
 
 // New returns a Service. now and newID may be nil for the real clock and
@@ -300,7 +302,11 @@ func (s *Service) loadFS(ctx context.Context, prev *rules) (*fsStandards, error)
 		return nil, err
 	}
 	fs := &fsStandards{model: tm.Version, byPurpose: map[string]*match.FS{}}
-	if fs.def, err = match.NewFS(tm.Model, s.cfg.Match.Default); err != nil {
+	if fs.def, err = match.NewFS(tm.Model, s.cfg.Match.Default); errors.Is(err, match.ErrModelOutdated) {
+		s.log.Error("match model does not fit this version of the standard; lookups and bulk jobs are unavailable until it is trained again", "model_version", tm.Version, "err", err.Error())
+		fs.outdated = err
+		return fs, nil
+	} else if err != nil {
 		return nil, fmt.Errorf("match model %d: %w", tm.Version, err)
 	}
 	for p, rule := range s.cfg.Match.Purposes {
@@ -322,6 +328,9 @@ func (s *Service) standard(st *rules, purpose string) (match.Standard, error) {
 	}
 	if st.fs == nil {
 		return nil, custodian.Errorf(custodian.EUnavailable, "no match model has been trained yet")
+	}
+	if st.fs.outdated != nil {
+		return nil, custodian.Errorf(custodian.EUnavailable, "the match model was trained for an earlier version of the match standard and must be trained again")
 	}
 	if f, ok := st.fs.byPurpose[purpose]; ok {
 		return f, nil

@@ -112,9 +112,10 @@ func (s *Service) Lookup(ctx context.Context, a custodian.Agency, req custodian.
 	id := s.newID("lk_")
 	for attempt := 0; ; attempt++ {
 		l, err := s.lookupAt(ctx, st, a, req, id)
-		if custodian.ErrorCode(err) == custodian.EInvalid && attempt == 0 {
+		if code := custodian.ErrorCode(err); (code == custodian.EInvalid || code == custodian.EUnavailable) && attempt == 0 {
 			// Refused by the state this service holds: perhaps an import
-			// added the column since. Refuse only by the current state.
+			// added the column since, or a match model was trained in
+			// another process. Refuse only by the current state.
 			fresh, ferr := s.current(ctx)
 			if ferr != nil {
 				return custodian.Lookup{}, fmt.Errorf("lookup: %w", ferr)

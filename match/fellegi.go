@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -36,11 +37,11 @@ type comparison struct {
 	maxDifferent float64
 }
 
-var nameUPrior = []float64{0.005, 0.0005, 0.001, 0.002, 0.003, 0.0005, 0.03, 0.958}
+var nameUPrior = []float64{0.005, 0.0005, 0.001, 0.002, 0.003, 0.001, 0.0005, 0.03, 0.957}
 
-var namePrior = []float64{0.85, 0.03, 0.05, 0.02, 0.02, 0.01, 0.01, 0.01}
+var namePrior = []float64{0.85, 0.03, 0.04, 0.02, 0.02, 0.01, 0.01, 0.01, 0.01}
 
-var nameLevels = []string{"exact", "nickname or variant", "jaro-winkler >= 0.92", "same phonetic code", "jaro-winkler >= 0.85", "part of a compound name", "initial", "different"}
+var nameLevels = []string{"exact", "nickname or variant", "jaro-winkler >= 0.92", "same phonetic code", "jaro-winkler >= 0.85", "one edit", "part of a compound name", "initial", "different"}
 
 // comparisons are the Fellegi-Sunter standard's, in a fixed order: a
 // model's parameters are matched to them by name and level name.
@@ -52,12 +53,20 @@ var comparisons = []comparison{
 		tf:     func(p *person) string { return p.first.norm },
 	},
 	{
-		name: "middle_name", levels: nameLevels, prior: []float64{0.7, 0.02, 0.03, 0.02, 0.01, 0.01, 0.15, 0.06}, uPrior: []float64{0.02, 0.002, 0.003, 0.005, 0.005, 0.001, 0.1, 0.864},
-		level:  func(q, r *person) int { return nameLevel(&q.middle, &r.middle, loadVariants()) },
+		name: "middle_name", levels: nameLevels, prior: []float64{0.7, 0.02, 0.03, 0.02, 0.01, 0.01, 0.01, 0.14, 0.06}, uPrior: []float64{0.02, 0.002, 0.003, 0.005, 0.005, 0.002, 0.001, 0.1, 0.862},
+		// One edit is no agreement for middle names: short ones are often
+		// one edit apart (Kay and May, Lee and Lea), and a middle name of
+		// their own is what tells a namesake or a twin from the subject.
+		level: func(q, r *person) int {
+			if l := nameLevel(&q.middle, &r.middle, loadVariants()); l != nameOneEdit {
+				return l
+			}
+			return nameElse
+		},
 		agrees: func(l int) bool { return l >= 0 && (l <= namePhonetic || l == nameInitial) },
 	},
 	{
-		name: "last_name", levels: nameLevels, prior: []float64{0.85, 0.01, 0.05, 0.02, 0.02, 0.03, 0.01, 0.01}, uPrior: nameUPrior,
+		name: "last_name", levels: nameLevels, prior: []float64{0.85, 0.01, 0.04, 0.02, 0.02, 0.01, 0.03, 0.01, 0.01}, uPrior: nameUPrior,
 		level:  func(q, r *person) int { return nameLevel(&q.last, &r.last, loadVariants()) },
 		agrees: func(l int) bool { return l >= 0 && l <= namePart },
 		tf:     func(p *person) string { return p.last.core },
@@ -176,19 +185,27 @@ func (m *Model) Hash() string {
 	return hex.EncodeToString(h[:])
 }
 
+// ErrModelOutdated is check's error for a model whose comparisons or
+// levels are not the standard's: one trained by an earlier version, to be
+// trained again.
+var ErrModelOutdated = errors.New("the match model was trained for another version of the standard; train it again (custodian match train)")
+
 // check verifies that the model has parameters for every comparison level,
 // each a probability in (0, 1].
 func (m *Model) check() error {
 	if len(m.Comparisons) != len(comparisons) {
-		return fmt.Errorf("match model: %d comparisons, want %d", len(m.Comparisons), len(comparisons))
+		return fmt.Errorf("%w: %d comparisons, want %d", ErrModelOutdated, len(m.Comparisons), len(comparisons))
 	}
 	for i, c := range comparisons {
 		p := m.Comparisons[i]
 		if p.Name != c.name || len(p.Levels) != len(c.levels) {
-			return fmt.Errorf("match model: comparison %d is %q with %d levels, want %q with %d", i, p.Name, len(p.Levels), c.name, len(c.levels))
+			return fmt.Errorf("%w: comparison %d is %q with %d levels, want %q with %d", ErrModelOutdated, i, p.Name, len(p.Levels), c.name, len(c.levels))
 		}
 		for j, l := range p.Levels {
-			if l.Name != c.levels[j] || !(l.M > 0 && l.M <= 1) || !(l.U > 0 && l.U <= 1) {
+			if l.Name != c.levels[j] {
+				return fmt.Errorf("%w: %s level %d is %q, want %q", ErrModelOutdated, c.name, j, l.Name, c.levels[j])
+			}
+			if !(l.M > 0 && l.M <= 1) || !(l.U > 0 && l.U <= 1) {
 				return fmt.Errorf("match model: %s level %q: m and u must be in (0, 1]", c.name, l.Name)
 			}
 		}
@@ -330,6 +347,9 @@ func (f *FS) Required() []string { return append([]string(nil), f.rule.Require..
 type score struct {
 	levels [8]int8 // per comparison; -1 missing
 	weight float64 // sum of the levels' weights, in bits
+	// unknownFirst: the query's given name is no registered person's and
+	// no name table's (see unknownFirst).
+	unknownFirst bool
 }
 
 // compare scores a candidate against a query. A given name and surname
@@ -395,12 +415,30 @@ func (f *FS) agrees(s *score) bool {
 	// apart. There a given name that only sounds alike, or is only part of
 	// the other (Anouk and Anke, Jean-Pierre and Pierre), is not enough: it
 	// must agree at least as a near spelling (Jaro-Winkler 0.92), or the
-	// middle names must agree.
+	// middle names must agree. A query's given name that no registered
+	// person bears and no name table knows is a misspelling rather than a
+	// twin's name (Johb, Nthan), and may also agree only as a sound, at
+	// Jaro-Winkler 0.85 or by one edit.
 	if f.requireFirst && s.levels[cLast] == nameExact && s.levels[cDOB] == dobExact && s.levels[cAddress] == addrExact &&
-		s.levels[cFirst] > nameJW92 && !(s.levels[cMiddle] >= 0 && s.levels[cMiddle] <= nameVariant) {
+		s.levels[cFirst] > nameJW92 && !(s.levels[cMiddle] >= 0 && s.levels[cMiddle] <= nameVariant) &&
+		!(s.unknownFirst && (s.levels[cFirst] == namePhonetic || s.levels[cFirst] == nameJW85 || s.levels[cFirst] == nameOneEdit)) {
 		return false
 	}
 	return true
+}
+
+// unknownFirst reports whether q's given name is borne by no registered
+// person (the model's frequencies) and is in no name table.
+func (f *FS) unknownFirst(q *person) bool {
+	if q.first.norm == "" || q.first.gset != 0 {
+		return false
+	}
+	tf := f.model.TF[comparisons[cFirst].name]
+	if tf == nil {
+		return false // no frequencies: every name counts as known
+	}
+	_, known := tf[comparisons[cFirst].tf(q)]
+	return !known
 }
 
 // Evidence is the per-identifier comparison behind a decision, for the dry
@@ -451,8 +489,10 @@ func (f *FS) decide(q *person, cands []*person, ids []string) Decision {
 	// the subject is none of them (not registered, or not found).
 	odds := 0.0
 	logPrior := math.Log2(f.model.Prior / (1 - f.model.Prior))
+	unknown := f.unknownFirst(q)
 	for i := range cands {
 		s := f.compare(q, cands[i])
+		s.unknownFirst = unknown
 		odds += math.Exp2(min(logPrior+s.weight, 1000))
 		if f.agrees(&s) && f.probability(s.weight) >= f.rule.MinProbability {
 			d.Candidates++

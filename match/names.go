@@ -15,6 +15,7 @@ const (
 	nameJW92            // Jaro–Winkler similarity of the cores >= 0.92
 	namePhonetic        // same phonetic code
 	nameJW85            // Jaro–Winkler similarity of the cores >= 0.85
+	nameOneEdit         // one letter added, dropped, changed or swapped with its neighbour (3 letters or more)
 	namePart            // one name's words contain the other's: garcia / garcia lopez, mary / mary ann
 	nameInitial         // one side is only initials, and the first equals the other's initial
 	nameElse            // disagree
@@ -110,10 +111,59 @@ func nameLevel(q, r *nameInfo, variants *variantTable) int {
 		return namePhonetic
 	case jw.den != 0 && jw.atLeast(85):
 		return nameJW85
+	case oneEdit(q, r):
+		// Short names and a first letter mistyped, where Jaro-Winkler is
+		// low: Amy/Ame, Ann/Nn, Luis/Kuis, Tao/Ato.
+		return nameOneEdit
 	case q.initial != 0 && q.initial == r.initial && (q.initials || r.initials):
 		return nameInitial
 	}
 	return nameElse
+}
+
+// oneEdit reports whether q's and r's cores differ by one edit: a letter
+// added, dropped or changed, or two neighbours swapped. The longer core
+// must have at least three letters; in two, one edit is half the name.
+func oneEdit(q, r *nameInfo) bool {
+	la, lb := int(q.runes), int(r.runes)
+	if la < lb {
+		q, r, la, lb = r, q, lb, la
+	}
+	// Cheap refusals first: the lengths, and the letters each has that the
+	// other lacks (one edit brings in and takes away one letter at most).
+	if la-lb > 1 || la < 3 || la >= jwMaxRunes || bits.OnesCount32(q.mask&^r.mask) > 1 || bits.OnesCount32(r.mask&^q.mask) > 1 {
+		return false
+	}
+	var abuf, bbuf [jwMaxRunes]rune
+	a, b := appendRunes(abuf[:0], q.core), appendRunes(bbuf[:0], r.core)
+	i := 0
+	for i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if len(a) == len(b) {
+		if i == len(a) {
+			return false // equal: exact, not an edit
+		}
+		// One letter changed, or two neighbours swapped.
+		if slicesEqual(a[i+1:], b[i+1:]) {
+			return true
+		}
+		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && slicesEqual(a[i+2:], b[i+2:])
+	}
+	// a is one longer: drop its letter at the first difference.
+	return slicesEqual(a[i+1:], b[i:])
+}
+
+func slicesEqual(a, b []rune) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // jwBelow85 reports whether the Jaro–Winkler similarity of q's and r's

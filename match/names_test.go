@@ -10,7 +10,7 @@ import (
 
 var nameLevelNames = map[int]string{
 	nameMissing: "missing", nameExact: "exact", nameVariant: "variant", nameJW92: "jw92",
-	namePhonetic: "phonetic", nameJW85: "jw85", namePart: "part", nameInitial: "initial", nameElse: "else",
+	namePhonetic: "phonetic", nameJW85: "jw85", nameOneEdit: "one edit", namePart: "part", nameInitial: "initial", nameElse: "else",
 }
 
 func levelName(l int) string {
@@ -97,6 +97,13 @@ var nameLevelCases = []struct {
 	{"Lopez Garcia", "Garcia Lopez", namePart},
 	{"van der berg jansen", "berg", namePart},
 
+	// One edit, where Jaro-Winkler is low.
+	{"amy", "ame", nameOneEdit},
+	{"ann", "nn", nameOneEdit},
+	{"luis", "kuis", nameOneEdit},
+	{"tao", "ato", nameOneEdit},
+	{"lan", "kan", nameOneEdit},
+
 	// Initials.
 	{"j", "john", nameInitial},
 	{"J.", "John", nameInitial},
@@ -109,6 +116,7 @@ var nameLevelCases = []struct {
 	{"john", "nathan", nameElse},
 	{"k", "john", nameElse},
 	{"li", "lee", nameElse},
+	{"bo", "jo", nameElse}, // one edit, but in two letters
 	{"Иван", "Ivan", nameElse},
 	{"hassan", "hussein", nameElse},
 

@@ -85,6 +85,16 @@ func runDemo(ctx context.Context, args []string, env func(string) string, io std
 		return err
 	}
 	defer d.Close()
+	// A demo folder from an earlier version keeps its registry; a match
+	// model that does not fit this version's standard is trained again.
+	if tm, err := d.Service.MatchModel(ctx); err == nil {
+		if _, err := match.NewFS(tm.Model, match.Rule{}); errors.Is(err, match.ErrModelOutdated) {
+			fmt.Fprintln(io.out, "the demo's match model is from an earlier version of the standard; training it again…")
+			if _, err := d.Service.TrainMatchModel(ctx, nil, match.TrainOptions{Seed: 1}); err != nil {
+				return err
+			}
+		}
+	}
 	return serve(ctx, d, *addr, logger, func(base string) {
 		info.BaseURL = base
 		if js, err := json.MarshalIndent(info, "", "  "); err == nil {
