@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/custodian-project/custodian"
@@ -35,6 +36,10 @@ type registryIndex struct {
 	arena []byte   // records back to back: see appendRecord
 	recs  []uint64 // each record's offset in arena
 	keys  []keyRef // by hash; several records can share a key
+	// prepared holds records prepared for the Fellegi-Sunter standard,
+	// each the first time it is a candidate; preparing costs more than
+	// comparing, and a record is a candidate in many lookups.
+	prepared []atomic.Pointer[match.Prepared]
 }
 
 type keyRef struct {
@@ -77,6 +82,7 @@ func (s *Service) buildIndex(ctx context.Context) (*registryIndex, error) {
 		return nil, fmt.Errorf("index registry: %w", err)
 	}
 	slices.SortFunc(idx.keys, func(a, b keyRef) int { return cmp.Compare(a.hash, b.hash) })
+	idx.prepared = make([]atomic.Pointer[match.Prepared], len(idx.recs))
 	idx.gen = gen
 	s.log.Info("registry indexed", "records", len(idx.recs), "keys", len(idx.keys), "bytes", len(idx.arena), "generation", gen, "ms", time.Since(start).Milliseconds())
 	return idx, nil
@@ -140,11 +146,56 @@ func (idx *registryIndex) record(n uint32) custodian.Record {
 // shared by more than match.DefaultMaxBlock records is left out unless
 // the other keys find nobody, as in the dry run (match.Registry).
 func (s *Service) candidates(ctx context.Context, keys []string, gen int64) ([]custodian.Record, error) {
+	idx := s.indexAt(gen)
+	if idx == nil {
+		return s.store.Candidates(ctx, keys, match.DefaultMaxBlock)
+	}
+	ns := idx.lookup(keys)
+	out := make([]custodian.Record, len(ns))
+	for i, n := range ns {
+		out[i] = idx.record(n)
+	}
+	return out, nil
+}
+
+// decideIndexed decides a query with the Fellegi-Sunter standard against
+// the index's prepared records, when the index is at gen (ok false
+// otherwise), and returns the verified record.
+func (s *Service) decideIndexed(f *match.FS, q map[string]string, keys []string, gen int64) (res match.Result, rec custodian.Record, ok bool) {
+	idx := s.indexAt(gen)
+	if idx == nil {
+		return res, rec, false
+	}
+	ns := idx.lookup(keys)
+	cands := make([]*match.Prepared, len(ns))
+	for i, n := range ns {
+		if cands[i] = idx.prepared[n].Load(); cands[i] == nil {
+			cands[i] = match.Prepare(idx.record(n))
+			idx.prepared[n].Store(cands[i])
+		}
+	}
+	res = f.DecidePrepared(q, cands)
+	if res.Outcome == custodian.Verified {
+		i := slices.IndexFunc(cands, func(c *match.Prepared) bool { return c.ID() == res.RecordID })
+		rec = idx.record(ns[i])
+	}
+	return res, rec, true
+}
+
+// indexAt returns the index if it is at registry generation gen, or nil
+// after starting a rebuild.
+func (s *Service) indexAt(gen int64) *registryIndex {
 	idx := s.index.Load()
 	if idx == nil || idx.gen != gen {
 		s.rebuildIndex()
-		return s.store.Candidates(ctx, keys, match.DefaultMaxBlock)
+		return nil
 	}
+	return idx
+}
+
+// lookup returns the distinct records under keys, leaving out the wide
+// keys as the store's Candidates does.
+func (idx *registryIndex) lookup(keys []string) []uint32 {
 	var blocks, wide [][]keyRef
 	found := 0
 	for _, k := range keys {
@@ -165,17 +216,14 @@ func (s *Service) candidates(ctx context.Context, keys []string, gen int64) ([]c
 		blocks = append(blocks, slices.MinFunc(wide, func(a, b []keyRef) int { return cmp.Compare(len(a), len(b)) }))
 	}
 	var seen []uint32
-	var out []custodian.Record
 	for _, b := range blocks {
 		for _, r := range b {
-			if slices.Contains(seen, r.rec) {
-				continue
+			if !slices.Contains(seen, r.rec) {
+				seen = append(seen, r.rec)
 			}
-			seen = append(seen, r.rec)
-			out = append(out, idx.record(r.rec))
 		}
 	}
-	return out, nil
+	return seen
 }
 
 // WarmInBackground starts building the registry index and returns at once

@@ -81,3 +81,79 @@ func TestIndexMatchesStore(t *testing.T) {
 		t.Fatalf("only %d queries checked", queries)
 	}
 }
+
+// With the Fellegi-Sunter standard, deciding against the index's prepared
+// records gives the same result, and the same record, as deciding against
+// the store's candidates.
+func TestIndexedDecisionsMatchStore(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "c.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	std, _ := match.NewExact(nil)
+	svc := New(st, std, Config{Purposes: custodian.DPPAPurposes(), FieldClasses: custodian.DefaultFieldClasses(),
+		DigestSecret: []byte("0123456789abcdef"), Match: &MatchRules{}}, nil, nil, nil)
+	if err := svc.EnsureKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var reg bytes.Buffer
+	if _, err := synth.Registry(synth.Options{People: 3000, Seed: 4}, &reg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Import(ctx, bytes.NewReader(reg.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.TrainMatchModel(ctx, nil, match.TrainOptions{Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := svc.current(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := svc.standard(rs, "dppa-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := s.(*match.FS)
+	rows, _ := csv.NewReader(bytes.NewReader(reg.Bytes())).ReadAll()
+	verified := 0
+	for i, row := range rows[1:] {
+		q := map[string]string{}
+		for j, h := range rows[0] {
+			q[h] = row[j]
+		}
+		if i%2 == 1 {
+			delete(q, "street") // a weaker query: more are ambiguous
+		}
+		keys, err := f.QueryKeys(q)
+		if err != nil {
+			continue
+		}
+		got, rec, ok := svc.decideIndexed(f, q, keys, rs.regGen)
+		if !ok {
+			t.Fatal("the index is not at the registry's generation")
+		}
+		cands, err := st.Candidates(ctx, keys, match.DefaultMaxBlock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := f.Decide(q, cands)
+		if got.Outcome != want.Outcome || got.RecordID != want.RecordID || got.Candidates != want.Candidates || rec.ID != want.RecordID {
+			t.Fatalf("record %s: indexed %+v (record %q), store %+v", row[0], got, rec.ID, want)
+		}
+		if got.Outcome == custodian.Verified {
+			verified++
+			if rec.Values["last_name"] != q["last_name"] {
+				t.Fatalf("record %s: the verified record's values are not its own", row[0])
+			}
+		}
+	}
+	if verified < 2000 {
+		t.Errorf("only %d of 3000 verified", verified)
+	}
+}

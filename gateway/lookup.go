@@ -204,19 +204,25 @@ func (s *Service) disclose(ctx context.Context, st *rules, a custodian.Agency, r
 	if err != nil {
 		return disclosure{}, err
 	}
-	cands, err := s.candidates(ctx, keys, st.regGen)
-	if err != nil {
-		return disclosure{}, fmt.Errorf("match: %w", err)
-	}
-	d := disclosure{match: std.Decide(req.Subject, cands), standard: std.Version(),
-		released: map[string]string{}, pending: []string{}, withheld: map[string]custodian.Withheld{}}
+	d := disclosure{standard: std.Version(), released: map[string]string{}, pending: []string{}, withheld: map[string]custodian.Withheld{}}
 	var rec custodian.Record
-	if d.match.Outcome == custodian.Verified {
+	indexed := false
+	if f, ok := std.(*match.FS); ok {
+		d.match, rec, indexed = s.decideIndexed(f, req.Subject, keys, st.regGen)
+	}
+	if !indexed {
+		cands, err := s.candidates(ctx, keys, st.regGen)
+		if err != nil {
+			return disclosure{}, fmt.Errorf("match: %w", err)
+		}
+		d.match = std.Decide(req.Subject, cands)
 		for _, c := range cands {
 			if c.ID == d.match.RecordID {
 				rec = c
 			}
 		}
+	}
+	if d.match.Outcome == custodian.Verified {
 		d.decisions = s.decide(st, a, req)
 	} else {
 		reason := "no verified match: " + string(d.match.Outcome)

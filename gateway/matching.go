@@ -3,29 +3,56 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/custodian-project/custodian"
 	"github.com/custodian-project/custodian/match"
 )
 
 // MatchRegistry loads the whole registry into memory for the Fellegi-Sunter
-// standard: training and the dry run compare against it.
+// standard: training and the dry run compare against it. Reading the store
+// and preparing the records overlap: one batch is prepared (on every core)
+// while the next is read.
 func (s *Service) MatchRegistry(ctx context.Context) (*match.Registry, error) {
 	g := match.NewRegistry()
-	ids := make([]string, 0, registryBatch)
-	data := make([][]byte, 0, registryBatch)
-	_, err := s.store.ScanRecords(ctx, func(id string, d []byte) error {
-		ids, data = append(ids, id), append(data, d)
-		if len(ids) < registryBatch {
-			return nil
+	type batch struct {
+		ids  []string
+		data [][]byte
+	}
+	batches := make(chan batch, 1)
+	done := make(chan error, 1)
+	var failed atomic.Bool
+	go func() {
+		var err error
+		for b := range batches {
+			if err == nil {
+				if err = g.AddAllJSON(b.ids, b.data); err != nil {
+					failed.Store(true)
+				}
+			}
 		}
-		err := g.AddAllJSON(ids, data)
-		ids, data = ids[:0], data[:0]
-		return err
+		done <- err
+	}()
+	b := batch{}
+	_, err := s.store.ScanRecords(ctx, func(id string, d []byte) error {
+		if failed.Load() {
+			return errors.New("stopped") // the preparer's error is the one to report
+		}
+		b.ids, b.data = append(b.ids, id), append(b.data, d)
+		if len(b.ids) == registryBatch {
+			batches <- b
+			b = batch{make([]string, 0, registryBatch), make([][]byte, 0, registryBatch)}
+		}
+		return nil
 	})
-	if err == nil {
-		err = g.AddAllJSON(ids, data)
+	if err == nil && len(b.ids) > 0 {
+		batches <- b
+	}
+	close(batches)
+	if perr := <-done; perr != nil {
+		err = perr
 	}
 	if err != nil {
 		return nil, fmt.Errorf("match registry: %w", err)

@@ -475,6 +475,31 @@ func (f *FS) Decide(q map[string]string, candidates []custodian.Record) Result {
 	return f.decide(&qp, rs, ids).Result
 }
 
+// Prepared is a registry record prepared for the standard once, for the
+// many lookups it is a candidate in (the gateway's index keeps them).
+type Prepared struct {
+	id string
+	p  person
+}
+
+// ID is the prepared record's id.
+func (p *Prepared) ID() string { return p.id }
+
+// Prepare prepares a registry record.
+func Prepare(r custodian.Record) *Prepared { return &Prepared{id: r.ID, p: recordPerson(r)} }
+
+// DecidePrepared is Decide with prepared candidates, which must be
+// distinct records.
+func (f *FS) DecidePrepared(q map[string]string, candidates []*Prepared) Result {
+	qp := newPerson(func(id string) string { return q[id] })
+	rs := make([]*person, len(candidates))
+	ids := make([]string, len(candidates))
+	for i, c := range candidates {
+		rs[i], ids[i] = &c.p, c.id
+	}
+	return f.decide(&qp, rs, ids).Result
+}
+
 // decide applies the rule to the scored candidates: the best must meet the
 // required agreements and the minimum probability, and be ahead of the
 // second by the margin; a second candidate that also meets the standard, or

@@ -42,8 +42,11 @@ type Registry struct {
 // adds candidates, which the comparison rejects.
 const recBits = 28
 
-// MaxRecords is the most records a Registry holds.
+// MaxRecords is the most records a Registry holds: record numbers never
+// fill recBits with ones, so noKey is no entry.
 const MaxRecords = 1<<recBits - 1
+
+const noKey = ^uint64(0)
 
 // DefaultMaxBlock is the largest block of a single blocking key that a
 // query compares (see Registry.candidates).
@@ -110,14 +113,20 @@ func (g *Registry) push(ids []string, ps []person) error {
 	if len(g.ids)+len(ids) > MaxRecords {
 		return fmt.Errorf("match registry: more than %d records", MaxRecords)
 	}
-	keys := make([][]uint64, len(ps))
+	// Each record's keys in its own stretch of one slice; noKey marks a
+	// rule without a key.
+	nr := len(blockRules)
+	keys := make([]uint64, len(ps)*nr)
+	for i := range keys {
+		keys[i] = noKey
+	}
 	first := len(g.ids)
 	parallel(len(ps), func(i int) {
 		var buf [128]byte
 		n := uint64(first + i)
 		for r := range blockRules {
 			if k := appendRuleKey(buf[:0], &blockRules[r], &ps[i]); k != nil {
-				keys[i] = append(keys[i], g.keyHash(k)<<recBits|n)
+				keys[i*nr+r] = g.keyHash(k)<<recBits | n
 			}
 		}
 	})
@@ -136,7 +145,11 @@ func (g *Registry) push(ids []string, ps []person) error {
 		}
 		last := &g.chunks[len(g.chunks)-1]
 		*last = append(*last, ps[i])
-		g.keys = append(g.keys, keys[i]...)
+	}
+	for _, k := range keys {
+		if k != noKey {
+			g.keys = append(g.keys, k)
+		}
 	}
 	g.sealed = false
 	return nil
