@@ -16,17 +16,30 @@ import (
 	"github.com/custodian-project/custodian/synth"
 )
 
-// The in-memory index gives exactly the store's candidates, values
-// included, for every registered person's keys and for keys nobody has.
-func TestIndexMatchesStore(t *testing.T) {
+// openService opens a service on a new SQLite store, with the
+// Fellegi-Sunter standard when rules is not nil (the exact one otherwise).
+func openService(t *testing.T, rules *MatchRules) (*Service, *sqlite.Store) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "c.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	std, _ := match.NewExact(nil)
-	svc := New(st, std, Config{Purposes: custodian.DPPAPurposes(), FieldClasses: custodian.DefaultFieldClasses(), DigestSecret: []byte("0123456789abcdef")}, nil, nil, nil)
+	svc := New(st, std, Config{Purposes: custodian.DPPAPurposes(), FieldClasses: custodian.DefaultFieldClasses(),
+		DigestSecret: []byte("0123456789abcdef"), Match: rules}, nil, nil, nil)
+	if err := svc.EnsureKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return svc, st
+}
+
+// The in-memory index gives exactly the store's candidates, values
+// included, for every registered person's keys and for keys nobody has.
+func TestIndexMatchesStore(t *testing.T) {
+	ctx := context.Background()
+	svc, st := openService(t, nil)
 	var reg bytes.Buffer
 	if _, err := synth.Registry(synth.Options{People: 3000, Seed: 3}, &reg); err != nil {
 		t.Fatal(err)
@@ -51,7 +64,7 @@ func TestIndexMatchesStore(t *testing.T) {
 		for i, h := range rows[0] {
 			q[h] = row[i]
 		}
-		keys, err := std.QueryKeys(q)
+		keys, err := svc.std.QueryKeys(q)
 		if err != nil {
 			continue // lacks a required identifier
 		}
@@ -87,17 +100,7 @@ func TestIndexMatchesStore(t *testing.T) {
 // the store's candidates.
 func TestIndexedDecisionsMatchStore(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "c.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	std, _ := match.NewExact(nil)
-	svc := New(st, std, Config{Purposes: custodian.DPPAPurposes(), FieldClasses: custodian.DefaultFieldClasses(),
-		DigestSecret: []byte("0123456789abcdef"), Match: &MatchRules{}}, nil, nil, nil)
-	if err := svc.EnsureKeys(ctx); err != nil {
-		t.Fatal(err)
-	}
+	svc, st := openService(t, &MatchRules{})
 	var reg bytes.Buffer
 	if _, err := synth.Registry(synth.Options{People: 3000, Seed: 4}, &reg); err != nil {
 		t.Fatal(err)
