@@ -30,6 +30,7 @@ type Store interface {
 	RegistryFields(ctx context.Context) ([]string, error)
 	Candidates(ctx context.Context, keys []string, maxBlock int) ([]custodian.Record, error)
 	ScanRecords(ctx context.Context, fn func(id string, data []byte) error) (int64, error)
+	RegistrySizeHint(ctx context.Context) (int, error)
 
 	CreateAgency(ctx context.Context, a custodian.Agency, keyID string, keyHash []byte, entry any) (uint64, error)
 	RevokeAgency(ctx context.Context, id string, entry any) (uint64, error)

@@ -17,6 +17,11 @@ import (
 // while the next is read.
 func (s *Service) MatchRegistry(ctx context.Context) (*match.Registry, error) {
 	g := match.NewRegistry()
+	n, err := s.store.RegistrySizeHint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g.Grow(min(n, match.MaxRecords))
 	type batch struct {
 		ids  []string
 		data [][]byte
@@ -36,7 +41,7 @@ func (s *Service) MatchRegistry(ctx context.Context) (*match.Registry, error) {
 		done <- err
 	}()
 	b := batch{}
-	_, err := s.store.ScanRecords(ctx, func(id string, d []byte) error {
+	_, err = s.store.ScanRecords(ctx, func(id string, d []byte) error {
 		if failed.Load() {
 			return errors.New("stopped") // the preparer's error is the one to report
 		}

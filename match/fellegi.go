@@ -389,6 +389,12 @@ func (f *FS) compare(q, r *person) score {
 	return s
 }
 
+// household reports whether the candidate has the query's surname, date
+// of birth and address exactly: the subject, or the subject's twin.
+func (s *score) household() bool {
+	return s.levels[cLast] == nameExact && s.levels[cDOB] == dobExact && s.levels[cAddress] == addrExact
+}
+
 // probability turns a match weight into a match probability with the prior.
 func (f *FS) probability(weight float64) float64 {
 	logit := math.Log2(f.model.Prior/(1-f.model.Prior)) + weight
@@ -419,7 +425,7 @@ func (f *FS) agrees(s *score) bool {
 	// person bears and no name table knows is a misspelling rather than a
 	// twin's name (Johb, Nthan), and may also agree only as a sound, at
 	// Jaro-Winkler 0.85 or by one edit.
-	if f.requireFirst && s.levels[cLast] == nameExact && s.levels[cDOB] == dobExact && s.levels[cAddress] == addrExact &&
+	if f.requireFirst && s.household() &&
 		s.levels[cFirst] > nameJW92 && !(s.levels[cMiddle] >= 0 && s.levels[cMiddle] <= nameVariant) &&
 		!(s.unknownFirst && (s.levels[cFirst] == namePhonetic || s.levels[cFirst] == nameJW85 || s.levels[cFirst] == nameOneEdit)) {
 		return false
@@ -515,9 +521,13 @@ func (f *FS) decide(q *person, cands []*person, ids []string) Decision {
 	odds := 0.0
 	logPrior := math.Log2(f.model.Prior / (1 - f.model.Prior))
 	unknown := f.unknownFirst(q)
+	household := 0 // candidates with the query's surname, date of birth and address
 	for i := range cands {
 		s := f.compare(q, cands[i])
 		s.unknownFirst = unknown
+		if s.household() {
+			household++
+		}
 		odds += math.Exp2(min(logPrior+s.weight, 1000))
 		if f.agrees(&s) && f.probability(s.weight) >= f.rule.MinProbability {
 			d.Candidates++
@@ -549,6 +559,13 @@ func (f *FS) decide(q *person, cands []*person, ids []string) Decision {
 	case d.Candidates > 1, bestS.weight-secondW < f.rule.Margin:
 		// Another record also meets the standard on its own, or comes
 		// within the margin: nobody is clearly the subject.
+		d.Outcome = custodian.Ambiguous
+	case f.requireFirst && household > 1 && bestS.household() && bestS.levels[cFirst] > nameVariant && !unknown:
+		// Registered twins (or siblings born the same day) at the
+		// query's address: only the given name tells them apart, and a
+		// name of its own that is merely close to one of theirs (Ola,
+		// which is Aleksandra, and Olga) does not. A misspelling no one
+		// bears (Johb, for John and James) still points to the nearest.
 		d.Outcome = custodian.Ambiguous
 	default:
 		d.Outcome = custodian.Verified

@@ -3,6 +3,7 @@ package match_test
 import (
 	"bytes"
 	"encoding/csv"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -176,5 +177,37 @@ func TestRegistryOnlyModel(t *testing.T) {
 	}
 	if all.WrongRecord() > 0 || all.FalseRelease() > 0.0005 {
 		t.Errorf("false releases: %s", all)
+	}
+}
+
+// Registered twins at one address: a given name of its own that is only
+// close to one twin's (Ola, a short form of Aleksandra, is a letter from
+// Olga) verifies nobody; each twin's own name, a nickname the table knows
+// and a misspelling nobody bears each verify the right twin.
+func TestRegisteredTwinsNeedTheirOwnName(t *testing.T) {
+	reg, _ := hardCases(t, 2000, 0)
+	twin := func(id, first string) custodian.Record {
+		return custodian.Record{ID: id, Values: map[string]string{"first_name": first, "last_name": "Kowalska", "dob": "1999-12-03",
+			"sex": "F", "street": "95915 Madison St", "city": "Pittsburgh", "state": "PA", "zip": "15223"}}
+	}
+	reg = append(reg, twin("TA", "Aleksandra"), twin("TO", "Olga"))
+	g := match.NewRegistry()
+	if err := g.AddAll(reg); err != nil {
+		t.Fatal(err)
+	}
+	m, err := match.Train(g, nil, match.TrainOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := match.NewFS(m, match.Rule{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for first, want := range map[string]string{"Ola": "", "Aleksandra": "TA", "Olga": "TO", "Aleksamdra": "TA", "Olha": "TO"} {
+		q := maps.Clone(twin("", first).Values)
+		d := f.Match(g, q)
+		if d.RecordID != want {
+			t.Errorf("%s: %s %q, want %q", first, d.Outcome, d.RecordID, want)
+		}
 	}
 }

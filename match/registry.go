@@ -50,7 +50,7 @@ const noKey = ^uint64(0)
 
 // DefaultMaxBlock is the largest block of a single blocking key that a
 // query compares (see Registry.candidates).
-const DefaultMaxBlock = 512
+const DefaultMaxBlock = 64
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {

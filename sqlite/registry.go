@@ -278,6 +278,17 @@ func (s *Store) narrowKeys(ctx context.Context, keys []string, maxBlock int) ([]
 	return out, nil
 }
 
+// RegistrySizeHint returns at least the number of records (the largest
+// row id; updates keep theirs, so it overstates by the records ever
+// deleted), without counting them: callers reserve memory with it.
+func (s *Store) RegistrySizeHint(ctx context.Context) (int, error) {
+	var n sql.NullInt64
+	if err := s.rrow(ctx, `SELECT max(rowid) FROM records`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("registry size: %w", err)
+	}
+	return int(n.Int64), nil
+}
+
 // ScanRecords calls fn with every record's id and stored JSON, all from
 // one snapshot, and returns that snapshot's registry generation (see
 // Generations).

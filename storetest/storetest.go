@@ -119,6 +119,9 @@ func testImportUpdates(t *testing.T, s Store) {
 	if n := count(t, s); n != 2 {
 		t.Errorf("scan: %d records", n)
 	}
+	if n, err := s.RegistrySizeHint(ctx); err != nil || n < 2 {
+		t.Errorf("size hint: %d, %v; want at least 2", n, err)
+	}
 }
 
 // count is the number of records in the registry.
