@@ -8,15 +8,26 @@ import (
 
 // person is a query or a registry record prepared for comparison: every
 // identifier normalised once, so that comparing it with many candidates
-// allocates nothing.
+// allocates nothing. A registry's persons share their names and strings
+// (see Registry.prepare).
 type person struct {
-	first, middle, last nameInfo
-	suffix              string // jr, sr, ii, iii, iv …, or ""
-	dob                 date   // zero when missing or malformed
-	sex                 byte   // 'f', 'm', 'x', or 0
-	streetNum           string // leading house number of the street, normalised
-	streetKey           string // the rest, abbreviations expanded, without spaces: "pearsonstreet" agrees with "pearson street"
-	zip                 string // digits and letters only
+	first, middle, last *nameInfo // never nil
+	address
+	suffix string // jr, sr, ii, iii, iv …, or ""
+	dob    date   // zero when missing or malformed
+	sex    byte   // 'f', 'm', 'x', or 0
+}
+
+// address is a person's normalised address.
+type address struct {
+	streetNum string // leading house number of the street, normalised
+	streetKey string // the rest, abbreviations expanded, without spaces: "pearsonstreet" agrees with "pearson street"
+	zip       string // digits and letters only
+}
+
+func newAddress(street, zip string) address {
+	num, name := splitStreet(street)
+	return address{streetNum: num, streetKey: strings.ReplaceAll(name, " ", ""), zip: strings.ReplaceAll(Normalize(zip), " ", "")}
 }
 
 // date is a calendar date as digits; the zero value is a missing date.
@@ -31,19 +42,32 @@ func (d date) ok() bool { return d.y != 0 }
 // a registry record's values).
 func newPerson(get func(string) string) person {
 	v := loadVariants()
+	return newPersonWith(get, func(s string) *nameInfo {
+		if s == "" {
+			return &noName
+		}
+		n := newNameInfo(s).withVariants(v)
+		return &n
+	}, newAddress)
+}
+
+// noName is every missing name's nameInfo; it is never changed.
+var noName nameInfo
+
+// newPersonWith is newPerson with the names and the address prepared by
+// name and addr.
+func newPersonWith(get func(string) string, name func(string) *nameInfo, addr func(street, zip string) address) person {
 	p := person{
-		first:  newNameInfo(get("first_name")).withVariants(v),
-		middle: newNameInfo(get("middle_name")).withVariants(v),
-		last:   newNameInfo(get("last_name")).withVariants(v),
-		suffix: normalizeSuffix(get("suffix")),
-		sex:    normalizeSex(get("sex")),
-		zip:    strings.ReplaceAll(Normalize(get("zip")), " ", ""),
+		first:   name(get("first_name")),
+		middle:  name(get("middle_name")),
+		last:    name(get("last_name")),
+		address: addr(get("street"), get("zip")),
+		suffix:  normalizeSuffix(get("suffix")),
+		sex:     normalizeSex(get("sex")),
 	}
 	if t, err := ParseDate(strings.TrimSpace(get("dob"))); err == nil {
 		p.dob = date{int16(t.Year()), int8(t.Month()), int8(t.Day())}
 	}
-	num, name := splitStreet(get("street"))
-	p.streetNum, p.streetKey = num, strings.ReplaceAll(name, " ", "")
 	return p
 }
 

@@ -48,7 +48,7 @@ var nameLevels = []string{"exact", "nickname or variant", "jaro-winkler >= 0.92"
 var comparisons = []comparison{
 	{
 		name: "first_name", levels: nameLevels, prior: namePrior, uPrior: nameUPrior, maxDifferent: 0.02,
-		level:  func(q, r *person) int { return nameLevel(&q.first, &r.first, loadVariants()) },
+		level:  func(q, r *person) int { return nameLevel(q.first, r.first, loadVariants()) },
 		agrees: func(l int) bool { return l >= 0 && l <= namePart },
 		tf:     func(p *person) string { return p.first.norm },
 	},
@@ -58,7 +58,7 @@ var comparisons = []comparison{
 		// one edit apart (Kay and May, Lee and Lea), and a middle name of
 		// their own is what tells a namesake or a twin from the subject.
 		level: func(q, r *person) int {
-			if l := nameLevel(&q.middle, &r.middle, loadVariants()); l != nameOneEdit {
+			if l := nameLevel(q.middle, r.middle, loadVariants()); l != nameOneEdit {
 				return l
 			}
 			return nameElse
@@ -67,7 +67,7 @@ var comparisons = []comparison{
 	},
 	{
 		name: "last_name", levels: nameLevels, prior: []float64{0.85, 0.01, 0.04, 0.02, 0.02, 0.01, 0.03, 0.01, 0.01}, uPrior: nameUPrior,
-		level:  func(q, r *person) int { return nameLevel(&q.last, &r.last, loadVariants()) },
+		level:  func(q, r *person) int { return nameLevel(q.last, r.last, loadVariants()) },
 		agrees: func(l int) bool { return l >= 0 && l <= namePart },
 		tf:     func(p *person) string { return p.last.core },
 	},
@@ -360,7 +360,7 @@ func (f *FS) compare(q, r *person) score {
 	swapped := false
 	if lf, ll := comparisons[cFirst].level(q, r), comparisons[cLast].level(q, r); lf > namePhonetic && ll > namePhonetic {
 		v := loadVariants()
-		sf, sl := nameLevel(&q.first, &r.last, v), nameLevel(&q.last, &r.first, v)
+		sf, sl := nameLevel(q.first, r.last, v), nameLevel(q.last, r.first, v)
 		swapped = sf >= 0 && sf <= namePhonetic && sl >= 0 && sl <= namePhonetic
 	}
 	for i := range comparisons {
@@ -368,9 +368,9 @@ func (f *FS) compare(q, r *person) score {
 		var l int
 		switch {
 		case swapped && i == cFirst:
-			l = nameLevel(&q.first, &r.last, loadVariants())
+			l = nameLevel(q.first, r.last, loadVariants())
 		case swapped && i == cLast:
-			l = nameLevel(&q.last, &r.first, loadVariants())
+			l = nameLevel(q.last, r.first, loadVariants())
 		default:
 			l = c.level(q, r)
 		}

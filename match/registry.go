@@ -28,7 +28,8 @@ type Registry struct {
 	ids    []string
 	chunks [][]person // personChunk persons each
 	seed   maphash.Seed
-	strs   interner
+	strs   cache[string]    // interned strings
+	names  cache[*nameInfo] // prepared names by their value
 	mu     sync.Mutex
 	keys   []uint64 // keyHash<<recBits | record number; sorted once sealed
 	sealed bool
@@ -82,11 +83,10 @@ func (g *Registry) AddAllJSON(ids []string, data [][]byte) error {
 			if errs[i] = json.Unmarshal(data[i], &v); errs[i] != nil {
 				return
 			}
-			ps[i] = newPerson(func(id string) string { return v[id] })
+			ps[i] = g.prepare(func(id string) string { return v[id] })
 		} else {
-			ps[i] = newPerson(func(id string) string { return lookupField(fs, id) })
+			ps[i] = g.prepare(func(id string) string { return lookupField(fs, id) })
 		}
-		g.strs.person(&ps[i])
 	})
 	for i, err := range errs {
 		if err != nil {
@@ -101,8 +101,7 @@ func (g *Registry) AddAll(recs []custodian.Record) error {
 	ps := make([]person, len(recs))
 	ids := make([]string, len(recs))
 	parallel(len(recs), func(i int) {
-		ps[i] = recordPerson(recs[i])
-		g.strs.person(&ps[i])
+		ps[i] = g.prepare(func(id string) string { return recs[i].Values[id] })
 		ids[i] = recs[i].ID
 	})
 	return g.push(ids, ps)
@@ -293,42 +292,65 @@ func (f *FS) Match(g *Registry, q map[string]string) Decision {
 	return f.decide(&qp, cands, ids)
 }
 
-// interner keeps one copy of each distinct string of a registry's persons.
-// It is safe for concurrent use: shards, each with its own lock.
-type interner struct {
+// cache keeps one value per distinct string: a registry's strings and
+// prepared names (a registry holds few distinct names, streets and
+// postcodes). It is safe for concurrent use: shards, each with its own
+// lock.
+type cache[V any] struct {
 	once   sync.Once
 	seed   maphash.Seed
 	shards [64]struct {
 		mu sync.Mutex
-		m  map[string]string
+		m  map[string]V
 	}
 }
 
-// intern returns the registry's copy of s.
-func (t *interner) intern(s string) string {
-	if s == "" {
-		return ""
-	}
-	t.once.Do(func() { t.seed = maphash.MakeSeed() })
-	sh := &t.shards[maphash.String(t.seed, s)%uint64(len(t.shards))]
+// get returns the value kept for key, making it with mk the first time.
+func (c *cache[V]) get(key string, mk func(string) V) V {
+	c.once.Do(func() { c.seed = maphash.MakeSeed() })
+	sh := &c.shards[maphash.String(c.seed, key)%uint64(len(c.shards))]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if v, ok := sh.m[s]; ok {
+	if v, ok := sh.m[key]; ok {
 		return v
 	}
 	if sh.m == nil {
-		sh.m = map[string]string{}
+		sh.m = map[string]V{}
 	}
-	sh.m[s] = s
-	return s
+	v := mk(key)
+	sh.m[key] = v
+	return v
 }
 
-// person interns every string of p.
-func (t *interner) person(p *person) {
-	for _, n := range []*nameInfo{&p.first, &p.middle, &p.last} {
-		n.norm, n.core, n.phonetic = t.intern(n.norm), t.intern(n.core), t.intern(n.phonetic)
+// prepare prepares a record for the registry: each distinct name is
+// prepared once (normalised, coded, looked up in the variant table) and
+// shared, and the other strings are interned.
+func (g *Registry) prepare(get func(string) string) person {
+	v := loadVariants()
+	p := newPersonWith(get, func(s string) *nameInfo {
+		if s == "" {
+			return &noName
+		}
+		return g.names.get(s, func(s string) *nameInfo {
+			n := newNameInfo(s).withVariants(v)
+			n.norm, n.core, n.phonetic = g.intern(n.norm), g.intern(n.core), g.intern(n.phonetic)
+			return &n
+		})
+	}, func(street, zip string) address {
+		a := newAddress(street, zip)
+		a.streetNum, a.streetKey, a.zip = g.intern(a.streetNum), g.intern(a.streetKey), g.intern(a.zip)
+		return a
+	})
+	p.suffix = g.intern(p.suffix)
+	return p
+}
+
+// intern returns the registry's copy of s.
+func (g *Registry) intern(s string) string {
+	if s == "" {
+		return ""
 	}
-	p.suffix, p.streetNum, p.streetKey, p.zip = t.intern(p.suffix), t.intern(p.streetNum), t.intern(p.streetKey), t.intern(p.zip)
+	return g.strs.get(s, func(s string) string { return s })
 }
 
 // field is one member of a flat JSON object.
