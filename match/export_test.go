@@ -11,7 +11,6 @@ func (f *FS) Debug(g *Registry, q map[string]string) []string {
 	var out []string
 	for _, i := range g.candidates(&qp, nil) {
 		s := f.compare(&qp, g.person(i))
-		s.unknownFirst = f.unknownFirst(&qp)
 		p := g.person(i)
 		out = append(out, fmt.Sprintf("%s %s %s %v w=%.1f levels=%v agrees=%v", g.ids[i], p.first.norm, p.last.norm, p.dob, s.weight, s.levels[:7], f.agrees(&s)))
 	}

@@ -347,9 +347,6 @@ func (f *FS) Required() []string { return append([]string(nil), f.rule.Require..
 type score struct {
 	levels [8]int8 // per comparison; -1 missing
 	weight float64 // sum of the levels' weights, in bits
-	// unknownFirst: the query's given name is no registered person's and
-	// no name table's (see unknownFirst).
-	unknownFirst bool
 }
 
 // compare scores a candidate against a query. A given name and surname
@@ -421,13 +418,12 @@ func (f *FS) agrees(s *score) bool {
 	// apart. There a given name that only sounds alike, or is only part of
 	// the other (Anouk and Anke, Jean-Pierre and Pierre), is not enough: it
 	// must agree at least as a near spelling (Jaro-Winkler 0.92), or the
-	// middle names must agree. A query's given name that no registered
-	// person bears and no name table knows is a misspelling rather than a
-	// twin's name (Johb, Nthan), and may also agree only as a sound, at
-	// Jaro-Winkler 0.85 or by one edit.
+	// middle names must agree. This holds even for a given name nobody in
+	// the registry bears: an unregistered twin's name is one (Ivona, when
+	// Ivana is registered), so a misspelling (Johb, Nthan) is turned away
+	// too.
 	if f.requireFirst && s.household() &&
-		s.levels[cFirst] > nameJW92 && !(s.levels[cMiddle] >= 0 && s.levels[cMiddle] <= nameVariant) &&
-		!(s.unknownFirst && (s.levels[cFirst] == namePhonetic || s.levels[cFirst] == nameJW85 || s.levels[cFirst] == nameOneEdit)) {
+		s.levels[cFirst] > nameJW92 && !(s.levels[cMiddle] >= 0 && s.levels[cMiddle] <= nameVariant) {
 		return false
 	}
 	return true
@@ -524,7 +520,6 @@ func (f *FS) decide(q *person, cands []*person, ids []string) Decision {
 	household := 0 // candidates with the query's surname, date of birth and address
 	for i := range cands {
 		s := f.compare(q, cands[i])
-		s.unknownFirst = unknown
 		if s.household() {
 			household++
 		}
@@ -564,8 +559,8 @@ func (f *FS) decide(q *person, cands []*person, ids []string) Decision {
 		// Registered twins (or siblings born the same day) at the
 		// query's address: only the given name tells them apart, and a
 		// name of its own that is merely close to one of theirs (Ola,
-		// which is Aleksandra, and Olga) does not. A misspelling no one
-		// bears (Johb, for John and James) still points to the nearest.
+		// which is Aleksandra, and Olga) does not. A near spelling no one
+		// bears (Jonh, for John and James) still points to the nearest.
 		d.Outcome = custodian.Ambiguous
 	default:
 		d.Outcome = custodian.Verified

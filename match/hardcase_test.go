@@ -211,3 +211,35 @@ func TestRegisteredTwinsNeedTheirOwnName(t *testing.T) {
 		}
 	}
 }
+
+// An unregistered twin whose given name is a letter from the registered
+// twin's, and borne by nobody else in the registry, is not taken for a
+// misspelling of it: at one address with one surname and one date of
+// birth, the given name must agree as a near spelling (Jaro-Winkler 0.92)
+// or a known variant.
+func TestUnregisteredTwinWithACloseName(t *testing.T) {
+	reg, _ := hardCases(t, 2000, 0)
+	person := func(id, first string) custodian.Record {
+		return custodian.Record{ID: id, Values: map[string]string{"first_name": first, "last_name": "Kowalska", "dob": "1999-12-03",
+			"sex": "F", "street": "15915 Madison St", "city": "Pittsburgh", "state": "PA", "zip": "15220"}}
+	}
+	for _, c := range []struct{ registered, query string }{
+		{"Ivana", "Ivona"}, {"Jana", "Dana"}, {"Nadia", "Nadja"}, {"Zorana", "Zorina"},
+	} {
+		g := match.NewRegistry()
+		if err := g.AddAll(append(slices.Clone(reg), person("R", c.registered))); err != nil {
+			t.Fatal(err)
+		}
+		m, err := match.Train(g, nil, match.TrainOptions{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := match.NewFS(m, match.Rule{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := f.Match(g, maps.Clone(person("", c.query).Values)); d.Outcome == custodian.Verified {
+			t.Errorf("%s (unregistered) verified to %s", c.query, c.registered)
+		}
+	}
+}

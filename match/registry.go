@@ -336,6 +336,9 @@ func (c *cache[V]) get(key string, mk func(string) V) V {
 	if sh.m == nil {
 		sh.m = map[string]V{}
 	}
+	// A copy: key may be part of a record's whole JSON (flatJSON), which
+	// the map would otherwise keep alive.
+	key = strings.Clone(key)
 	v := mk(key)
 	sh.m[key] = v
 	return v
