@@ -147,20 +147,9 @@ func BenchmarkHardCases(b *testing.B) {
 // implausible, and the stated priors stand in for them.
 func TestRegistryOnlyModel(t *testing.T) {
 	reg, qs := hardCases(t, 20_000, 10_000)
-	g := match.NewRegistry()
-	if err := g.AddAll(reg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := match.Train(g, nil, match.TrainOptions{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, fs, m := trainedOn(t, reg)
 	if len(m.Training.MFromPrior) == 0 {
 		t.Error("no comparison fell back to its prior")
-	}
-	fs, err := match.NewFS(m, match.Rule{})
-	if err != nil {
-		t.Fatal(err)
 	}
 	all, kinds := &match.EvalStats{}, map[string]*match.EvalStats{}
 	for _, q := range qs {
@@ -190,19 +179,7 @@ func TestRegisteredTwinsNeedTheirOwnName(t *testing.T) {
 		return custodian.Record{ID: id, Values: map[string]string{"first_name": first, "last_name": "Kowalska", "dob": "1999-12-03",
 			"sex": "F", "street": "95915 Madison St", "city": "Pittsburgh", "state": "PA", "zip": "15223"}}
 	}
-	reg = append(reg, twin("TA", "Aleksandra"), twin("TO", "Olga"))
-	g := match.NewRegistry()
-	if err := g.AddAll(reg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := match.Train(g, nil, match.TrainOptions{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := match.NewFS(m, match.Rule{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, f, _ := trainedOn(t, append(reg, twin("TA", "Aleksandra"), twin("TO", "Olga")))
 	for first, want := range map[string]string{"Ola": "", "Aleksandra": "TA", "Olga": "TO", "Aleksamdra": "TA", "Olha": "TO"} {
 		q := maps.Clone(twin("", first).Values)
 		d := f.Match(g, q)
@@ -226,20 +203,28 @@ func TestUnregisteredTwinWithACloseName(t *testing.T) {
 	for _, c := range []struct{ registered, query string }{
 		{"Ivana", "Ivona"}, {"Jana", "Dana"}, {"Nadia", "Nadja"}, {"Zorana", "Zorina"},
 	} {
-		g := match.NewRegistry()
-		if err := g.AddAll(append(slices.Clone(reg), person("R", c.registered))); err != nil {
-			t.Fatal(err)
-		}
-		m, err := match.Train(g, nil, match.TrainOptions{Seed: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := match.NewFS(m, match.Rule{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		g, f, _ := trainedOn(t, append(slices.Clone(reg), person("R", c.registered)))
 		if d := f.Match(g, maps.Clone(person("", c.query).Values)); d.Outcome == custodian.Verified {
 			t.Errorf("%s (unregistered) verified to %s", c.query, c.registered)
 		}
 	}
+}
+
+// trainedOn prepares a registry, trains a model on it alone and returns
+// the default standard under that model, and the model.
+func trainedOn(t *testing.T, reg []custodian.Record) (*match.Registry, *match.FS, *match.Model) {
+	t.Helper()
+	g := match.NewRegistry()
+	if err := g.AddAll(reg); err != nil {
+		t.Fatal(err)
+	}
+	m, err := match.Train(g, nil, match.TrainOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := match.NewFS(m, match.Rule{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, f, m
 }
