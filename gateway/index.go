@@ -215,15 +215,14 @@ func (idx *registryIndex) lookup(keys []string) []uint32 {
 	if found == 0 && len(wide) > 0 {
 		blocks = append(blocks, slices.MinFunc(wide, func(a, b []keyRef) int { return cmp.Compare(len(a), len(b)) }))
 	}
-	var seen []uint32
+	var recs []uint32
 	for _, b := range blocks {
 		for _, r := range b {
-			if !slices.Contains(seen, r.rec) {
-				seen = append(seen, r.rec)
-			}
+			recs = append(recs, r.rec)
 		}
 	}
-	return seen
+	slices.Sort(recs) // a fallback block can hold thousands: no quadratic search
+	return slices.Compact(recs)
 }
 
 // WarmInBackground starts building the registry index and returns at once
