@@ -461,20 +461,16 @@ type Decision struct {
 
 // Decide implements Standard.
 func (f *FS) Decide(q map[string]string, candidates []custodian.Record) Result {
-	qp := newPerson(func(id string) string { return q[id] })
-	rs := make([]*person, 0, len(candidates))
-	ids := make([]string, 0, len(candidates))
+	ps := make([]*Prepared, 0, len(candidates))
 	seen := make(map[string]bool, len(candidates))
 	for _, c := range candidates {
 		if c.ID != "" && seen[c.ID] {
 			continue
 		}
 		seen[c.ID] = true
-		p := recordPerson(c)
-		rs = append(rs, &p)
-		ids = append(ids, c.ID)
+		ps = append(ps, Prepare(c))
 	}
-	return f.decide(&qp, rs, ids).Result
+	return f.DecidePrepared(q, ps)
 }
 
 // Prepared is a registry record prepared for the standard once, for the
