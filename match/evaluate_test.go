@@ -121,6 +121,11 @@ func (s *EvalStats) FalseRelease() float64 {
 // recall is right releases / queries about registered people.
 func (s *EvalStats) Recall() float64 { return float64(s.right) / float64(max(1, s.registered)) }
 
+// Right counts queries verified to their own record; Registered, queries
+// about registered people.
+func (s *EvalStats) Right() int      { return s.right }
+func (s *EvalStats) Registered() int { return s.registered }
+
 // WrongRecord counts queries about a registered person verified to another.
 func (s *EvalStats) WrongRecord() int { return s.wrong }
 
@@ -131,8 +136,9 @@ func (s *EvalStats) String() string {
 
 // Evaluate trains on the registry (with the queries as unlabelled sample
 // pairs), then decides every query under rule, and scores the releases,
-// overall and by kind.
-func Evaluate(t testing.TB, reg []custodian.Record, qs []Labelled, rule Rule, same func(a, b string) bool) (*EvalStats, map[string]*EvalStats) {
+// overall and by kind. It returns the decisions too, in query order, for
+// scoring other subsets under the same model.
+func Evaluate(t testing.TB, reg []custodian.Record, qs []Labelled, rule Rule, same func(a, b string) bool) (*EvalStats, map[string]*EvalStats, []Decision) {
 	t.Helper()
 	g := NewRegistry()
 	if err := g.AddAll(reg); err != nil {
@@ -152,8 +158,10 @@ func Evaluate(t testing.TB, reg []custodian.Record, qs []Labelled, rule Rule, sa
 	}
 	all, byKind := &EvalStats{}, map[string]*EvalStats{}
 	var buf []int32
-	for _, q := range qs {
+	ds := make([]Decision, len(qs))
+	for i, q := range qs {
 		d := fs.Match(g, q.Subject)
+		ds[i] = d
 		lost := false
 		if q.Truth != "" {
 			// Blocking lost the true record if no candidate is it.
@@ -173,7 +181,7 @@ func Evaluate(t testing.TB, reg []custodian.Record, qs []Labelled, rule Rule, sa
 			k.blockingLost++
 		}
 	}
-	return all, byKind
+	return all, byKind, ds
 }
 
 func SameID(a, b string) bool { return a == b }
@@ -195,7 +203,7 @@ func TestFEBRL4(t *testing.T) {
 	// the measure is the weight alone, as for the reference tools: no
 	// identifier is required to agree, and a probability over one half
 	// suffices (with the margin over the second candidate).
-	s, _ := Evaluate(t, reg, qs, Rule{Require: []string{}, MinProbability: 0.5}, sameFEBRLPerson)
+	s, _, _ := Evaluate(t, reg, qs, Rule{Require: []string{}, MinProbability: 0.5}, sameFEBRLPerson)
 	t.Logf("FEBRL4 (%v): %s; precision %.4f", time.Since(start).Round(time.Millisecond), s, 1-s.FalseRelease())
 	if s.wrong+s.unwarranted > 0 {
 		t.Errorf("%d wrong releases", s.wrong+s.unwarranted)
@@ -238,7 +246,7 @@ func TestFake1000(t *testing.T) {
 		name string
 		rule Rule
 	}{{"default standard", Rule{}}, {"weight alone", Rule{Require: []string{}, MinProbability: 0.5}}} {
-		s, kinds := Evaluate(t, reg, qs, rule.rule, SameID)
+		s, kinds, _ := Evaluate(t, reg, qs, rule.rule, SameID)
 		t.Logf("fake_1000, %s: %s", rule.name, s)
 		for k, ks := range kinds {
 			t.Logf("  %s: %s", k, ks)
@@ -256,7 +264,7 @@ func BenchmarkFEBRL4(b *testing.B) {
 		qs = append(qs, Labelled{Subject: r.Values, Truth: r.ID})
 	}
 	for b.Loop() {
-		s, _ := Evaluate(b, reg, qs, Rule{Require: []string{}, MinProbability: 0.5}, sameFEBRLPerson)
+		s, _, _ := Evaluate(b, reg, qs, Rule{Require: []string{}, MinProbability: 0.5}, sameFEBRLPerson)
 		b.ReportMetric(1-s.FalseRelease(), "precision")
 		b.ReportMetric(s.Recall(), "recall")
 	}

@@ -319,7 +319,7 @@ func NewFS(model *Model, rule Rule) (*FS, error) {
 		}
 		f.tfM = append(f.tfM, tfm)
 	}
-	f.version = fmt.Sprintf("fs:v1:%s:p=%g:m=%g:req=%s:conflicts=%s", model.Hash()[:16], rule.MinProbability, rule.Margin,
+	f.version = fmt.Sprintf("fs:v1:%s:names=%s:p=%g:m=%g:req=%s:conflicts=%s", model.Hash()[:16], NameTablesHash(), rule.MinProbability, rule.Margin,
 		strings.Join(rule.Require, ","), strings.Join(rule.Conflicts, ","))
 	return f, nil
 }
@@ -347,6 +347,9 @@ func (f *FS) Required() []string { return append([]string(nil), f.rule.Require..
 type score struct {
 	levels [8]int8 // per comparison; -1 missing
 	weight float64 // sum of the levels' weights, in bits
+	// typo: the query's given name is nobody's known name and a typing
+	// slip of the candidate's (set by decide, for the household guard).
+	typo bool
 }
 
 // compare scores a candidate against a query. A given name and surname
@@ -354,20 +357,22 @@ type score struct {
 // crosswise levels.
 func (f *FS) compare(q, r *person) score {
 	var s score
-	swapped := false
-	if lf, ll := comparisons[cFirst].level(q, r), comparisons[cLast].level(q, r); lf > namePhonetic && ll > namePhonetic {
+	lf, ll := comparisons[cFirst].level(q, r), comparisons[cLast].level(q, r)
+	if lf > namePhonetic && ll > namePhonetic {
 		v := loadVariants()
 		sf, sl := nameLevel(q.first, r.last, v), nameLevel(q.last, r.first, v)
-		swapped = sf >= 0 && sf <= namePhonetic && sl >= 0 && sl <= namePhonetic
+		if sf >= 0 && sf <= namePhonetic && sl >= 0 && sl <= namePhonetic {
+			lf, ll = sf, sl
+		}
 	}
 	for i := range comparisons {
 		c := &comparisons[i]
 		var l int
-		switch {
-		case swapped && i == cFirst:
-			l = nameLevel(q.first, r.last, loadVariants())
-		case swapped && i == cLast:
-			l = nameLevel(q.last, r.first, loadVariants())
+		switch i {
+		case cFirst:
+			l = lf
+		case cLast:
+			l = ll
 		default:
 			l = c.level(q, r)
 		}
@@ -418,21 +423,25 @@ func (f *FS) agrees(s *score) bool {
 	// apart. There a given name that only sounds alike, or is only part of
 	// the other (Anouk and Anke, Jean-Pierre and Pierre), is not enough: it
 	// must agree at least as a near spelling (Jaro-Winkler 0.92), or the
-	// middle names must agree. This holds even for a given name nobody in
-	// the registry bears: an unregistered twin's name is one (Ivona, when
-	// Ivana is registered), so a misspelling (Johb, Nthan) is turned away
-	// too.
-	if f.requireFirst && s.household() &&
-		s.levels[cFirst] > nameJW92 && !(s.levels[cMiddle] >= 0 && s.levels[cMiddle] <= nameVariant) {
+	// middle names must agree, or the query's name must be a typing slip
+	// (Kavjta, Gart for Gary) that is no known name: borne by no one in the
+	// registry and in no name table or list of given names (unknownFirst).
+	// Being unknown alone is not enough: an unregistered twin's name is
+	// borne by no one registered (Ivona, when Ivana is registered), and the
+	// lists cannot hold every rare name; that the two differ by one slip of
+	// a finger as well is what makes a twin unlikely.
+	if f.requireFirst && s.household() && s.levels[cFirst] > nameJW92 && !s.typo &&
+		!(s.levels[cMiddle] >= 0 && s.levels[cMiddle] <= nameVariant) {
 		return false
 	}
 	return true
 }
 
-// unknownFirst reports whether q's given name is borne by no registered
-// person (the model's frequencies) and is in no name table.
+// unknownFirst reports whether q's given name is nobody's known name:
+// borne by no registered person (the model's frequencies), in no variant
+// table and not on the reference list of given names.
 func (f *FS) unknownFirst(q *person) bool {
-	if q.first.norm == "" || q.first.gset != 0 {
+	if q.first.norm == "" || q.first.gset != 0 || isGivenName(q.first.core) {
 		return false
 	}
 	tf := f.model.TF[comparisons[cFirst].name]
@@ -518,6 +527,7 @@ func (f *FS) decide(q *person, cands []*person, ids []string) Decision {
 		s := f.compare(q, cands[i])
 		if s.household() {
 			household++
+			s.typo = unknown && s.levels[cFirst] > nameJW92 && slip(q.first, cands[i].first)
 		}
 		odds += math.Exp2(min(logPrior+s.weight, 1000))
 		if f.agrees(&s) && f.probability(s.weight) >= f.rule.MinProbability {

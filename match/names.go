@@ -27,16 +27,17 @@ const (
 // allocate. It holds no slices: a registry keeps three per record, for
 // millions of records.
 type nameInfo struct {
-	norm     string // Normalize(s); its words are separated by single spaces
-	core     string // norm without particles, spaces and hyphens: "van der berg" -> "berg"
-	phonetic string // phoneticCode(core); "" when the code would be no evidence
-	gset     uint32 // the variant table's set of groups of core (0: none), when vset
-	mask     uint32 // the letters a-z core holds, for jwBelow
-	runes    uint8  // runes in core, at most jwMaxRunes
-	initial  byte   // first letter of norm if it is a-z, else 0
-	multi    bool   // norm has more than one word
-	initials bool   // every word of norm is a single letter a-z
-	vset     bool   // gset was looked up (withVariants)
+	norm     string   // Normalize(s); its words are separated by single spaces
+	core     string   // norm without particles, spaces and hyphens: "van der berg" -> "berg"
+	phonetic string   // phoneticCode(core); "" when the code would be no evidence
+	gset     uint32   // the variant table's set of groups of core (0: none), when vset
+	mask     uint32   // the letters a-z core holds, for jwBelow
+	runes    uint8    // runes in core, at most jwMaxRunes
+	initial  byte     // first letter of norm if it is a-z, else 0
+	multi    bool     // norm has more than one word
+	initials bool     // every word of norm is a single letter a-z
+	vset     bool     // gset was looked up (withVariants)
+	syl      readings // the core read as Chinese or Korean syllables, when vset (syllables.go)
 }
 
 // withVariants looks up n's variant groups in t once, for the many
@@ -44,6 +45,7 @@ type nameInfo struct {
 func (n nameInfo) withVariants(t *variantTable) nameInfo {
 	if n.core != "" {
 		n.gset, n.vset = t.setOf[n.core], true
+		n.syl = loadSyllables().readingsOf(n.core)
 	}
 	return n
 }
@@ -95,6 +97,9 @@ func nameLevel(q, r *nameInfo, variants *variantTable) int {
 	case q.vset && r.vset && q.gset != 0 && r.gset != 0 && variants.shareGroup(q.gset, r.gset):
 		return nameVariant
 	case !(q.vset && r.vset) && variants != nil && variants.match(q.core, r.core):
+		return nameVariant
+	case q.syl.meet(&r.syl):
+		// The same syllables in another romanisation: Chihwei and Zhiwei.
 		return nameVariant
 	case multi && (wordsWithin(q.norm, r.norm) || wordsWithin(r.norm, q.norm)):
 		// Two single words are within each other only when equal.
@@ -152,6 +157,79 @@ func oneEdit(q, r *nameInfo) bool {
 	}
 	// a is one longer: drop its letter at the first difference.
 	return slicesEqual(a[i+1:], b[i:])
+}
+
+// slip reports whether the query name q is the registry name r with one
+// typing slip: a key pressed for its neighbour on a QWERTY keyboard, a
+// letter dropped, a letter doubled or a neighbour's key struck with it, or
+// two neighbours swapped. It is narrower than oneEdit on purpose: at a
+// household it must tell a typo from a twin's own name, and twins' names
+// that differ by one edit mostly differ by a letter no finger slips to
+// (Ivana and Ivona, Jana and Dana). Both cores must be letters a-z, r at
+// least three of them.
+func slip(q, r *nameInfo) bool {
+	a, b := q.core, r.core
+	if len(b) < 3 || len(a) >= jwMaxRunes || len(b) >= jwMaxRunes || !lettersAZ(a) || !lettersAZ(b) {
+		return false
+	}
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	switch len(a) - len(b) {
+	case 0:
+		if i == len(a) {
+			return false
+		}
+		if a[i+1:] == b[i+1:] {
+			return nearKeys(a[i], b[i])
+		}
+		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	case -1: // a letter of r dropped
+		return a[i:] == b[i+1:]
+	case 1: // a letter struck with its neighbour in the query
+		if a[i+1:] != b[i:] {
+			return false
+		}
+		c := a[i]
+		return i > 0 && (c == a[i-1] || nearKeys(c, a[i-1])) || i+1 < len(a) && (c == a[i+1] || nearKeys(c, a[i+1]))
+	}
+	return false
+}
+
+func lettersAZ(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// keyRow and keyCol place the letters a-z on a QWERTY keyboard.
+var keyRow, keyCol = func() (row, col [26]int8) {
+	for r, line := range []string{"qwertyuiop", "asdfghjkl", "zxcvbnm"} {
+		for c := range len(line) {
+			row[line[c]-'a'], col[line[c]-'a'] = int8(r), int8(c)
+		}
+	}
+	return
+}()
+
+// nearKeys reports whether letters x and y (a-z) are neighbouring keys:
+// side by side in a row, or touching in the row above or below, which is
+// offset half a key to the right.
+func nearKeys(x, y byte) bool {
+	rx, cx, ry, cy := keyRow[x-'a'], keyCol[x-'a'], keyRow[y-'a'], keyCol[y-'a']
+	switch ry - rx {
+	case 0:
+		return cy == cx-1 || cy == cx+1
+	case -1: // y in the row above
+		return cy == cx || cy == cx+1
+	case 1:
+		return cy == cx || cy == cx-1
+	}
+	return false
 }
 
 func slicesEqual(a, b []rune) bool {

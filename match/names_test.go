@@ -69,21 +69,21 @@ var nameLevelCases = []struct {
 	{"martha", "marhta", nameJW92},
 	{"nguyen", "nguen", nameJW92},
 	{"schmidt", "schmitt", nameJW92},
-	{"philip", "phillip", nameJW92},
+	{"philip", "phillip", nameVariant}, // spellings of one name are in the variant table
 	{"ivanov", "ivanow", nameJW92},
-	{"smirnov", "smirnoff", nameJW92},
+	{"smirnov", "smirnoff", nameVariant},
 
 	// Same phonetic code, Jaro–Winkler below 0.92.
 	{"smith", "smyth", namePhonetic},
-	{"catherine", "kathryn", namePhonetic},
+	{"catherine", "kathryn", nameVariant},
 	{"tchaikovsky", "chaykovskiy", namePhonetic},
-	{"Tschaikowski", "Czajkowski", namePhonetic},
-	{"kowalski", "kovalsky", namePhonetic},
+	{"Tschaikowski", "Czajkowski", nameVariant},
+	{"kowalski", "kovalsky", nameVariant},
 	{"jorgensen", "joergensen", namePhonetic},
 	{"dixon", "dickson", namePhonetic},
-	{"geoffrey", "jeffrey", namePhonetic},
-	{"stephen", "steven", namePhonetic},
-	{"zhukov", "joukov", namePhonetic},
+	{"geoffrey", "jeffrey", nameVariant},
+	{"stephen", "steven", nameVariant},
+	{"zhukov", "joukov", nameVariant},
 	{"kristensen", "christensen", namePhonetic},
 
 	// Jaro–Winkler 0.85 to 0.92 only.
@@ -603,3 +603,92 @@ func TestJWBound(t *testing.T) {
 	}
 	t.Logf("%d names: %d pairs settled by the bound, %d at 0.85 or more", len(infos), skipped, close)
 }
+
+func TestSlip(t *testing.T) {
+	for _, c := range []struct {
+		query, registered string
+		want              bool
+	}{
+		{"Kavjta", "Kavita", true}, // j is beside i
+		{"Lavita", "Kavita", true}, // l is beside k
+		{"Jonh", "John", true},     // neighbours swapped
+		{"Jhon", "John", true},
+		{"Jon", "John", true},       // a letter dropped
+		{"Johhn", "John", true},     // a letter doubled
+		{"Johjn", "John", true},     // j struck with h
+		{"Rééjean", "Réjean", true}, // diacritics are not letters here
+		{"Wi", "Wei", true},
+		{"Ivona", "Ivana", false}, // o is far from a
+		{"Dana", "Jana", false},
+		{"Zorina", "Zorana", false},
+		{"Johpn", "John", false}, // p is beside neither h nor n
+		{"Xohn", "John", false},
+		{"Joqn", "Jon", false}, // an added letter beside no neighbour's key
+		{"John", "John", false},
+		{"Jo", "Ja", false}, // the registered name is too short
+		{"Ann", "Ann-Marie", false},
+		{"Ólga", "Olga", false},    // equal after normalisation: no slip
+		{"Олга", "Ольга", false},   // not a-z
+		{"Kavita", "Kavjta", true}, // symmetric for substitutions
+		{"Jo hn", "John", false},   // spaces are dropped from the core: equal
+	} {
+		q, r := newNameInfo(c.query), newNameInfo(c.registered)
+		if got := slip(&q, &r); got != c.want {
+			t.Errorf("slip(%q, %q) = %v, want %v", c.query, c.registered, got, c.want)
+		}
+	}
+	// Every pair of neighbouring keys is symmetric, and a key is not its own
+	// neighbour.
+	for x := byte('a'); x <= 'z'; x++ {
+		n := 0
+		for y := byte('a'); y <= 'z'; y++ {
+			if nearKeys(x, y) != nearKeys(y, x) {
+				t.Errorf("nearKeys(%c, %c) is not symmetric", x, y)
+			}
+			if nearKeys(x, y) {
+				n++
+			}
+		}
+		if nearKeys(x, x) || n < 2 || n > 6 {
+			t.Errorf("%c has %d neighbours", x, n)
+		}
+	}
+}
+
+func TestSyllableReadings(t *testing.T) {
+	v := loadVariants()
+	meet := func(a, b string) bool {
+		x, y := newNameInfo(a).withVariants(v), newNameInfo(b).withVariants(v)
+		return x.syl.meet(&y.syl)
+	}
+	for _, p := range [][2]string{
+		{"Chihwei", "Zhiwei"}, {"Hsinyi", "Xinyi"}, {"Kuochiang", "Guoqiang"}, {"Yuhsuan", "Yuxuan"},
+		{"Hsiu-Ying", "Xiuying"}, {"Tzu Han", "Zihan"}, {"Minjoon", "Minjun"}, {"Hyunwoo", "Hyeonu"},
+	} {
+		if !meet(p[0], p[1]) || !meet(p[1], p[0]) {
+			t.Errorf("%s and %s should be read as the same syllables", p[0], p[1])
+		}
+		if l := nameLevel(ptr(newNameInfo(p[0]).withVariants(v)), ptr(newNameInfo(p[1]).withVariants(v)), v); l != nameVariant {
+			t.Errorf("nameLevel(%s, %s) = %d, want nameVariant", p[0], p[1], l)
+		}
+	}
+	// Different names: a twin's name must not read as her sibling's.
+	for _, p := range [][2]string{
+		{"Seoyeon", "Seoyun"}, {"Zhigang", "Zhikang"}, {"Xiaoting", "Xiaoding"}, {"Jaewon", "Chaewon"},
+		{"Jiming", "Qiming"}, {"Zhiwei", "Zhiwen"}, {"Martin", "Martyn"}, {"Jana", "Dana"}, {"Wei", "Wei"},
+	} {
+		if meet(p[0], p[1]) {
+			t.Errorf("%s and %s should not be read as the same syllables", p[0], p[1])
+		}
+	}
+	if r := loadSyllables().readingsOf("olga"); r[0] != 0 {
+		t.Errorf("olga has syllable readings %v; it has no listed syllable", r)
+	}
+	for _, bad := range []string{"zhi", "zhi,", "zhi,chih\nxin,hs in", "chuangg,chuang", "zhi,Chih"} {
+		if _, err := buildSyllables(bad); err == nil {
+			t.Errorf("buildSyllables(%q): no error", bad)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
