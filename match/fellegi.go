@@ -347,8 +347,8 @@ func (f *FS) Required() []string { return append([]string(nil), f.rule.Require..
 type score struct {
 	levels [8]int8 // per comparison; -1 missing
 	weight float64 // sum of the levels' weights, in bits
-	// typo: the query's given name is nobody's known name and a typing
-	// slip of the candidate's (set by decide, for the household guard).
+	// typo: the query's given name is nobody's known name and a near
+	// spelling of the candidate's (set by decide, for the household guard).
 	typo bool
 }
 
@@ -420,17 +420,20 @@ func (f *FS) agrees(s *score) bool {
 	// The household guard, when the rule requires the given name to agree:
 	// a record that agrees exactly on surname, date of birth and address is
 	// the subject or the subject's twin, and only the given name tells them
-	// apart. There a given name that only sounds alike, or is only part of
-	// the other (Anouk and Anke, Jean-Pierre and Pierre), is not enough: it
-	// must agree at least as a near spelling (Jaro-Winkler 0.92), or the
-	// middle names must agree, or the query's name must be a typing slip
-	// (Kavjta, Gart for Gary) that is no known name: borne by no one in the
-	// registry and in no name table or list of given names (unknownFirst).
-	// Being unknown alone is not enough: an unregistered twin's name is
-	// borne by no one registered (Ivona, when Ivana is registered), and the
-	// lists cannot hold every rare name; that the two differ by one slip of
-	// a finger as well is what makes a twin unlikely.
-	if f.requireFirst && s.household() && s.levels[cFirst] > nameJW92 && !s.typo &&
+	// apart. There the given name must agree exactly or as a known variant,
+	// or the middle names must agree. A near spelling (Jaro-Winkler 0.92,
+	// or a typing slip: Jonh, Johhn) is enough only when the query's name
+	// is nobody's known name: borne by no one in the registry, in no name
+	// table and not on the list of given names (unknownFirst). Twins are
+	// given names that rhyme or differ by a letter (Weigang and Weikang,
+	// Marianne and Marianna, Kyla and Lyla), and those are names; a name
+	// that only sounds alike or is only part of the other (Anouk and Anke,
+	// Jean-Pierre and Pierre) never is. Being unknown alone is not enough:
+	// an unregistered twin's name is borne by no one registered (Ivona,
+	// when Ivana is registered), and the list cannot hold every rare name;
+	// that it is also a near spelling of the candidate's is what makes a
+	// twin unlikely.
+	if f.requireFirst && s.household() && s.levels[cFirst] > nameVariant && !s.typo &&
 		!(s.levels[cMiddle] >= 0 && s.levels[cMiddle] <= nameVariant) {
 		return false
 	}
@@ -439,9 +442,10 @@ func (f *FS) agrees(s *score) bool {
 
 // unknownFirst reports whether q's given name is nobody's known name:
 // borne by no registered person (the model's frequencies), in no variant
-// table and not on the reference list of given names.
+// table, not on the reference list of given names, and not two or three
+// Pinyin or Korean syllables (which make names no list can hold).
 func (f *FS) unknownFirst(q *person) bool {
-	if q.first.norm == "" || q.first.gset != 0 || isGivenName(q.first.core) {
+	if q.first.norm == "" || q.first.gset != 0 || isGivenName(q.first.core) || loadSyllables().nameShaped(q.first.core) {
 		return false
 	}
 	tf := f.model.TF[comparisons[cFirst].name]
@@ -527,7 +531,7 @@ func (f *FS) decide(q *person, cands []*person, ids []string) Decision {
 		s := f.compare(q, cands[i])
 		if s.household() {
 			household++
-			s.typo = unknown && s.levels[cFirst] > nameJW92 && slip(q.first, cands[i].first)
+			s.typo = unknown && (s.levels[cFirst] == nameJW92 || slip(q.first, cands[i].first))
 		}
 		odds += math.Exp2(min(logPrior+s.weight, 1000))
 		if f.agrees(&s) && f.probability(s.weight) >= f.rule.MinProbability {

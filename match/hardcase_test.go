@@ -195,26 +195,55 @@ func TestRegisteredTwinsNeedTheirOwnName(t *testing.T) {
 // or a known variant.
 func TestUnregisteredTwinWithACloseName(t *testing.T) {
 	reg, _ := hardCases(t, 2000, 0)
-	person := func(id, first string) custodian.Record {
-		return custodian.Record{ID: id, Values: map[string]string{"first_name": first, "last_name": "Kowalska", "dob": "1999-12-03",
-			"sex": "F", "street": "15915 Madison St", "city": "Pittsburgh", "state": "PA", "zip": "15220"}}
+	person := func(id, first, last, sex string) custodian.Record {
+		return custodian.Record{ID: id, Values: map[string]string{"first_name": first, "last_name": last, "dob": "1999-12-03",
+			"sex": sex, "street": "15915 Madison St", "city": "Pittsburgh", "state": "PA", "zip": "15220"}}
 	}
-	for _, c := range []struct{ registered, query string }{
-		{"Ivana", "Ivona"}, {"Jana", "Dana"}, {"Zorana", "Zorina"},
-		// One slip of a finger apart, but each is somebody's name.
-		{"Nadia", "Nadja"}, {"Kara", "Lara"}, {"Sean", "Dean"},
+	for _, c := range []struct{ registered, query, last, sex string }{
+		{"Ivana", "Ivona", "Kowalska", "F"}, {"Jana", "Dana", "Kowalska", "F"}, {"Zorana", "Zorina", "Kowalska", "F"},
+		// One letter apart, and each is somebody's name.
+		{"Nadia", "Nadja", "Kowalska", "F"}, {"Kara", "Lara", "Kowalska", "F"}, {"Sean", "Dean", "Kowalski", "M"},
+		// The review's pairs: rhyming names one key apart, which no list
+		// holds in full (faker's first names, 2026-11-23).
+		{"Lyla", "Kyla", "Kowalska", "F"}, {"Thea", "Rhea", "Kowalska", "F"}, {"Grant", "Brant", "Kowalski", "M"},
+		{"Dale", "Cale", "Kowalski", "M"}, {"Rod", "Tod", "Kowalski", "M"}, {"Bella", "Vella", "Kowalska", "F"},
+		{"Nikki", "Mikki", "Kowalska", "F"}, {"Noelle", "Joelle", "Kowalska", "F"}, {"Marlee", "Karlee", "Kowalska", "F"},
+		{"Jacey", "Macey", "Kowalska", "F"}, {"Ricky", "Rocky", "Kowalski", "M"}, {"Gilbert", "Hilbert", "Kowalski", "M"},
+		{"Sonja", "Sinja", "Kowalska", "F"}, {"Sabina", "Savina", "Kowalska", "F"}, {"Bernice", "Vernice", "Kowalska", "F"},
+		{"Jason", "Jadon", "Kowalski", "M"}, {"Leon", "Keon", "Kowalski", "M"}, {"Celine", "Feline", "Kowalska", "F"},
+		{"Karla", "Marla", "Kowalska", "F"}, {"Makayla", "Jakayla", "Kowalska", "F"}, {"Harrison", "Garrison", "Kowalski", "M"},
+		{"Karla", "Kara", "Kowalska", "F"}, {"Marian", "Maria", "Kowalska", "F"},
+		// Chinese and Korean names one syllable apart.
+		{"Haiquan", "Haichuan", "Wang", "M"}, {"Mingzhe", "Mingche", "Wang", "M"}, {"Dengfei", "Tengfei", "Wang", "M"},
+		{"Weidao", "Weitao", "Wang", "M"}, {"Weigang", "Weikang", "Wang", "M"}, {"Haidong", "Haitong", "Wang", "M"},
+		{"Seoyeon", "Soyeon", "Kim", "F"}, {"Seohee", "Sohee", "Kim", "F"}, {"Yeongho", "Yongho", "Kim", "M"},
+		{"Seongmin", "Songmin", "Kim", "M"}, {"Yeojin", "Yojin", "Kim", "F"}, {"Seoyoung", "Soyoung", "Kim", "F"},
+		{"Yeongjun", "Yongjun", "Kim", "M"}, {"Haijuan", "Haichuan", "Wang", ""}, {"Jiaqi", "Jiachi", "Wang", "F"},
+		{"Zhiqi", "Zhichi", "Wang", "M"}, {"Mingzhao", "Mingchao", "Wang", "M"}, {"Haizhao", "Haichao", "Wang", "M"},
+		// A short form that is a name of its own.
+		{"Nina", "Antonina", "Kowalska", "F"}, {"Mila", "Camila", "Kowalska", "F"}, {"Annette", "Anne", "Kowalska", "F"},
+		{"Anne", "Annette", "Kowalska", "F"}, {"Jeannette", "Jeanne", "Kowalska", "F"}, {"Lena", "Eleni", "Kowalska", "F"},
+		{"Mira", "Mirjana", "Kowalska", "F"}, {"Jens", "Johannes", "Kowalski", "M"}, {"Sander", "Alexander", "Kowalski", "M"},
+		{"Maja", "Maria", "Kowalska", "F"}, {"Marieke", "Maria", "Kowalska", "F"}, {"Mara", "Marija", "Kowalska", "F"},
+		{"Malena", "Magdalena", "Kowalska", "F"}, {"Lula", "Luis", "Kowalski", ""},
+		// Names that split into syllables.
+		{"Tina", "Dina", "Kowalska", "F"}, {"Mila", "Mira", "Kowalska", "F"}, {"Nola", "Nora", "Kowalska", "F"},
+		{"Dara", "Tara", "Kowalska", "F"}, {"Rina", "Lina", "Kowalska", "F"}, {"Arina", "Alina", "Kowalska", "F"},
+		{"Tiana", "Diana", "Kowalska", "F"}, {"Rana", "Lana", "Kowalska", "F"}, {"Miran", "Milan", "Kowalski", "M"},
+		{"Lee", "Leo", "Kowalski", "M"}, {"Dalia", "Daria", "Kowalska", "F"}, {"Karina", "Galina", "Kowalska", "F"},
+		{"Lida", "Rita", "Kowalska", "F"},
 	} {
-		g, f, _ := trainedOn(t, append(slices.Clone(reg), person("R", c.registered)))
-		if d := f.Match(g, maps.Clone(person("", c.query).Values)); d.Outcome == custodian.Verified {
-			t.Errorf("%s (unregistered) verified to %s", c.query, c.registered)
+		g, f, _ := trainedOn(t, append(slices.Clone(reg), person("R", c.registered, c.last, c.sex)))
+		if d := f.Match(g, maps.Clone(person("", c.query, c.last, c.sex).Values)); d.Outcome == custodian.Verified {
+			t.Errorf("%s %s (unregistered) verified to %s", c.query, c.last, c.registered)
 		}
 	}
 	// A typing slip that is nobody's name is the subject herself.
 	for _, c := range []struct{ registered, query string }{
-		{"Ivana", "Ivaja"}, {"Ivana", "Ivna"}, {"Zorana", "Zoarna"},
+		{"Ivana", "Ivaan"}, {"Ivana", "Ivvana"}, {"Zorana", "Zoarna"}, {"Zorana", "Zoranna"},
 	} {
-		g, f, _ := trainedOn(t, append(slices.Clone(reg), person("R", c.registered)))
-		if d := f.Match(g, maps.Clone(person("", c.query).Values)); d.Outcome != custodian.Verified || d.RecordID != "R" {
+		g, f, _ := trainedOn(t, append(slices.Clone(reg), person("R", c.registered, "Kowalska", "F")))
+		if d := f.Match(g, maps.Clone(person("", c.query, "Kowalska", "F").Values)); d.Outcome != custodian.Verified || d.RecordID != "R" {
 			t.Errorf("%s (a slip for %s): %s %q, want verified", c.query, c.registered, d.Outcome, d.RecordID)
 		}
 	}

@@ -160,13 +160,12 @@ func oneEdit(q, r *nameInfo) bool {
 }
 
 // slip reports whether the query name q is the registry name r with one
-// typing slip: a key pressed for its neighbour on a QWERTY keyboard, a
-// letter dropped, a letter doubled or a neighbour's key struck with it, or
-// two neighbours swapped. It is narrower than oneEdit on purpose: at a
-// household it must tell a typo from a twin's own name, and twins' names
-// that differ by one edit mostly differ by a letter no finger slips to
-// (Ivana and Ivona, Jana and Dana). Both cores must be letters a-z, r at
-// least three of them.
+// typing slip that makes no other name: two neighbouring letters swapped
+// (Jonh, Imng), a letter doubled (Johhn, Rééjean) or a doubled letter
+// typed once (Hanah for Hannah). A key pressed for its neighbour, or a
+// letter dropped or added, is left out: those make names twins are given
+// (Kyla and Lyla, Marla and Karla, Kara and Karla). Both cores must be
+// letters a-z, r at least three of them.
 func slip(q, r *nameInfo) bool {
 	a, b := q.core, r.core
 	if len(b) < 3 || len(a) >= jwMaxRunes || len(b) >= jwMaxRunes || !lettersAZ(a) || !lettersAZ(b) {
@@ -177,22 +176,12 @@ func slip(q, r *nameInfo) bool {
 		i++
 	}
 	switch len(a) - len(b) {
-	case 0:
-		if i == len(a) {
-			return false
-		}
-		if a[i+1:] == b[i+1:] {
-			return nearKeys(a[i], b[i])
-		}
-		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
-	case -1: // a letter of r dropped
-		return a[i:] == b[i+1:]
-	case 1: // a letter struck with its neighbour in the query
-		if a[i+1:] != b[i:] {
-			return false
-		}
-		c := a[i]
-		return i > 0 && (c == a[i-1] || nearKeys(c, a[i-1])) || i+1 < len(a) && (c == a[i+1] || nearKeys(c, a[i+1]))
+	case 0: // two neighbours swapped
+		return i+1 < len(a) && a[i] != a[i+1] && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	case 1: // a letter doubled: a[i] repeats the letter before it
+		return i > 0 && a[i] == a[i-1] && a[i+1:] == b[i:]
+	case -1: // a doubled letter typed once
+		return i > 0 && b[i] == b[i-1] && a[i:] == b[i+1:]
 	}
 	return false
 }
@@ -204,32 +193,6 @@ func lettersAZ(s string) bool {
 		}
 	}
 	return true
-}
-
-// keyRow and keyCol place the letters a-z on a QWERTY keyboard.
-var keyRow, keyCol = func() (row, col [26]int8) {
-	for r, line := range []string{"qwertyuiop", "asdfghjkl", "zxcvbnm"} {
-		for c := range len(line) {
-			row[line[c]-'a'], col[line[c]-'a'] = int8(r), int8(c)
-		}
-	}
-	return
-}()
-
-// nearKeys reports whether letters x and y (a-z) are neighbouring keys:
-// side by side in a row, or touching in the row above or below, which is
-// offset half a key to the right.
-func nearKeys(x, y byte) bool {
-	rx, cx, ry, cy := keyRow[x-'a'], keyCol[x-'a'], keyRow[y-'a'], keyCol[y-'a']
-	switch ry - rx {
-	case 0:
-		return cy == cx-1 || cy == cx+1
-	case -1: // y in the row above
-		return cy == cx || cy == cx+1
-	case 1:
-		return cy == cx || cy == cx-1
-	}
-	return false
 }
 
 func slicesEqual(a, b []rune) bool {

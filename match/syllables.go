@@ -25,10 +25,12 @@ var syllablesCSV string
 // a line by the line. Two names whose readings meet are spellings of the
 // same name (nameVariant).
 //
-// Only the splits with the fewest syllables count, and a reading needs a
-// spelling that is on a line, so most names that are not Chinese or Korean
-// have no reading, and two names meet only where they differ by spellings
-// of one syllable.
+// Only the splits with the fewest syllables (of two letters or more) count,
+// and a reading needs a spelling that is on a line. A spelling that is the
+// standard spelling of a syllable (Pinyin; Revised Romanization) is never
+// another syllable's, so two standard spellings never meet: Dao and Tao,
+// Seoyeon and Soyeon, Tina and Dina stay apart, while Chihwei (Wade-Giles)
+// meets Zhiwei and Minjoon (a passport spelling) Minjun.
 
 // maxReadings is how many readings a name keeps; a name with more keeps
 // the first ones found (longest first syllables first).
@@ -43,8 +45,15 @@ type syllableTable struct {
 type syllableSystem struct {
 	name   string
 	groups map[string][]uint32 // spelling -> ids of the lines holding it
-	known  map[string]bool     // every syllable spelling of the system
+	known  map[string]bool     // the syllables on its lines and "+" lines
+	// standard reports whether a spelling is a syllable of the system's
+	// standard romanisation (Pinyin: the "+" lines; Korean: any Revised
+	// Romanization syllable).
+	standard func(string) bool
 }
+
+// isKnown reports whether p is a syllable of the system.
+func (sys *syllableSystem) isKnown(p string) bool { return sys.known[p] || sys.standard(p) }
 
 var syllablesOnce = sync.OnceValue(func() *syllableTable {
 	t, err := buildSyllables(syllablesCSV)
@@ -59,9 +68,10 @@ func loadSyllables() *syllableTable { return syllablesOnce() }
 func buildSyllables(src string) (*syllableTable, error) {
 	t := &syllableTable{}
 	id := uint32(0) // line ids are unique across systems
+	var standards map[string]bool
 	spelling := func(n int, f string) error {
-		if f == "" || len(f) > maxSyllable || !lettersAZ(f) {
-			return fmt.Errorf("syllables.csv:%d: %q is not a spelling of a-z, at most %d letters", n, f, maxSyllable)
+		if len(f) < 2 || len(f) > maxSyllable || !lettersAZ(f) {
+			return fmt.Errorf("syllables.csv:%d: %q is not a spelling of 2 to %d letters a-z", n, f, maxSyllable)
 		}
 		return nil
 	}
@@ -72,7 +82,18 @@ func buildSyllables(src string) (*syllableTable, error) {
 			continue
 		}
 		if name, ok := strings.CutPrefix(line, "= "); ok {
-			t.systems = append(t.systems, syllableSystem{name: name, groups: map[string][]uint32{}, known: map[string]bool{}})
+			sys := syllableSystem{name: name, groups: map[string][]uint32{}, known: map[string]bool{}}
+			std := map[string]bool{}
+			sys.standard = func(p string) bool { return std[p] }
+			switch name {
+			case "korean":
+				sys.standard = isRRSyllable
+			case "chinese":
+				standards = std
+			default:
+				return nil, fmt.Errorf("syllables.csv:%d: unknown system %q (chinese or korean)", n, name)
+			}
+			t.systems = append(t.systems, sys)
 			continue
 		}
 		if len(t.systems) == 0 {
@@ -84,7 +105,13 @@ func buildSyllables(src string) (*syllableTable, error) {
 				if err := spelling(n, f); err != nil {
 					return nil, err
 				}
+				if sys.name == "korean" && !isRRSyllable(f) {
+					return nil, fmt.Errorf("syllables.csv:%d: %q is not a Revised Romanization syllable", n, f)
+				}
 				sys.known[f] = true
+				if sys.name == "chinese" {
+					standards[f] = true
+				}
 			}
 			continue
 		}
@@ -93,9 +120,18 @@ func buildSyllables(src string) (*syllableTable, error) {
 			return nil, fmt.Errorf("syllables.csv:%d: a line needs two spellings", n)
 		}
 		id++
-		for _, f := range fields {
+		for i, f := range fields {
 			if err := spelling(n, f); err != nil {
 				return nil, err
+			}
+			// Twins' names differ in a syllable: a spelling that is the
+			// standard spelling of a syllable stands for that syllable
+			// only, or Dao would meet Tao and Seoyeon Soyeon.
+			if i == 0 && !sys.standard(f) {
+				return nil, fmt.Errorf("syllables.csv:%d: %q, first on its line, is not a standard %s syllable", n, f, sys.name)
+			}
+			if i > 0 && sys.standard(f) {
+				return nil, fmt.Errorf("syllables.csv:%d: %q is the standard spelling of another %s syllable", n, f, sys.name)
 			}
 			sys.known[f] = true
 			if g := sys.groups[f]; len(g) == 0 || g[len(g)-1] != id {
@@ -123,9 +159,9 @@ func (t *syllableTable) readingsOf(core string) readings {
 	for si := range t.systems {
 		sys := &t.systems[si]
 		// The fewest syllables first: splits into three are read only
-		// when no split into two gives a reading.
-		before := n
-		for k := 2; k <= 3 && n == before; k++ {
+		// when the name does not split into two.
+		split := false
+		for k := 2; k <= 3 && !split; k++ {
 			var pieces [3]string
 			var walk func(rest string, i int)
 			walk = func(rest string, i int) {
@@ -133,12 +169,13 @@ func (t *syllableTable) readingsOf(core string) readings {
 				case n == maxReadings:
 				case i == k:
 					if rest == "" {
+						split = true
 						sys.emit(pieces[:k], &out, &n)
 					}
 				default:
 					// Longest syllables first: chih-wei before chi-hwei.
-					for l := min(maxSyllable, len(rest)); l >= 1; l-- {
-						if p := rest[:l]; sys.known[p] {
+					for l := min(maxSyllable, len(rest)); l >= 2; l-- {
+						if p := rest[:l]; sys.isKnown(p) {
 							pieces[i] = p
 							walk(rest[l:], i+1)
 						}
@@ -149,6 +186,29 @@ func (t *syllableTable) readingsOf(core string) readings {
 		}
 	}
 	return out
+}
+
+// nameShaped reports whether a name's core is two syllables of one
+// system, as its lines and "+" lines hold them (every Pinyin syllable; the
+// syllables of Korean given names), five letters or more: Mingche,
+// Weikang, Seoyun, Soyoung. Such a spelling is taken for somebody's name
+// even when no list holds it, since no list can hold every combination.
+// Chinese and Korean given names are two syllables; three short ones are
+// more often a misspelt Western name (Le-ti-ci for Leticia), and so are
+// the two-letter pairs (Ka-he for Käthe).
+func (t *syllableTable) nameShaped(core string) bool {
+	if len(core) < 5 || len(core) > 2*maxSyllable || !lettersAZ(core) {
+		return false
+	}
+	for si := range t.systems {
+		sys := &t.systems[si]
+		for l := 2; l <= len(core)-2; l++ {
+			if sys.known[core[:l]] && sys.known[core[l:]] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // emit adds the readings of one split: every choice of line for each
@@ -211,3 +271,32 @@ func (a *readings) meet(b *readings) bool {
 	}
 	return false
 }
+
+// isRRSyllable reports whether p is a syllable of Korean Revised
+// Romanization: an initial, a vowel and a final, each as RR spells it.
+func isRRSyllable(p string) bool {
+	for _, i := range rrInitials {
+		rest, ok := strings.CutPrefix(p, i)
+		if !ok {
+			continue
+		}
+		for _, v := range rrVowels {
+			fin, ok := strings.CutPrefix(rest, v)
+			if !ok {
+				continue
+			}
+			for _, f := range rrFinals {
+				if fin == f {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+var (
+	rrInitials = []string{"", "g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "j", "jj", "ch", "k", "t", "p", "h"}
+	rrVowels   = []string{"a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo", "we", "wi", "yu", "eu", "ui", "i"}
+	rrFinals   = []string{"", "k", "n", "t", "l", "m", "p", "ng"}
+)
