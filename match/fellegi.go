@@ -609,26 +609,35 @@ func BlockingKeys(r custodian.Record) []string {
 // error naming "subject.<identifier>" for a required identifier that is
 // missing or malformed.
 func (f *FS) QueryKeys(q map[string]string) ([]string, error) {
+	if err := f.CheckQuery(q); err != nil {
+		return nil, err
+	}
+	p := newPerson(func(id string) string { return q[id] })
+	return prefixed(blockingKeys(&p)), nil
+}
+
+// CheckQuery returns the EInvalid error QueryKeys would, without making
+// the keys (the dry run checks every row, and finds candidates in memory).
+func (f *FS) CheckQuery(q map[string]string) error {
 	for _, id := range f.rule.Require {
 		v := strings.TrimSpace(q[id])
 		field := "subject." + id
 		switch {
 		case id == "address":
 			if Normalize(q["street"]) == "" && Normalize(q["zip"]) == "" {
-				return nil, custodian.FieldError("subject.street", "the match standard requires an address (street or zip)")
+				return custodian.FieldError("subject.street", "the match standard requires an address (street or zip)")
 			}
 		case v == "":
-			return nil, custodian.FieldError(field, "is required by the match standard")
+			return custodian.FieldError(field, "is required by the match standard")
 		case IsDate(id):
 			if _, err := ParseDate(v); err != nil {
-				return nil, custodian.FieldError(field, "must be a date YYYY-MM-DD between %d and %d", minYear, maxYear)
+				return custodian.FieldError(field, "must be a date YYYY-MM-DD between %d and %d", minYear, maxYear)
 			}
 		case Normalize(v) == "":
-			return nil, custodian.FieldError(field, "must contain letters or digits")
+			return custodian.FieldError(field, "must contain letters or digits")
 		}
 	}
-	p := newPerson(func(id string) string { return q[id] })
-	return prefixed(blockingKeys(&p)), nil
+	return nil
 }
 
 // RecordKeys implements Standard.

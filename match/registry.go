@@ -301,7 +301,7 @@ func (f *FS) MatchAll(g *Registry, qs []map[string]string) []Decision {
 
 // Match decides a query against the whole registry (the dry run's path).
 func (f *FS) Match(g *Registry, q map[string]string) Decision {
-	qp := newPerson(func(id string) string { return q[id] })
+	qp := newPersonWith(func(id string) string { return q[id] }, g.name, newAddress)
 	idx := g.candidates(&qp, nil)
 	cands := make([]*person, len(idx))
 	ids := make([]string, len(idx))
@@ -348,23 +348,26 @@ func (c *cache[V]) get(key string, mk func(string) V) V {
 // prepared once (normalised, coded, looked up in the variant table) and
 // shared, and the other strings are interned.
 func (g *Registry) prepare(get func(string) string) person {
-	v := loadVariants()
-	p := newPersonWith(get, func(s string) *nameInfo {
-		if s == "" {
-			return &noName
-		}
-		return g.names.get(s, func(s string) *nameInfo {
-			n := newNameInfo(s).withVariants(v)
-			n.norm, n.core, n.phonetic = g.intern(n.norm), g.intern(n.core), g.intern(n.phonetic)
-			return &n
-		})
-	}, func(street, zip string) address {
+	p := newPersonWith(get, g.name, func(street, zip string) address {
 		a := newAddress(street, zip)
 		a.streetNum, a.streetKey, a.zip = g.intern(a.streetNum), g.intern(a.streetKey), g.intern(a.zip)
 		return a
 	})
 	p.suffix = g.intern(p.suffix)
 	return p
+}
+
+// name returns the registry's prepared name for s, preparing it the first
+// time. Queries use it too: most of their names are registered names.
+func (g *Registry) name(s string) *nameInfo {
+	if s == "" {
+		return &noName
+	}
+	return g.names.get(s, func(s string) *nameInfo {
+		n := newNameInfo(s).withVariants(loadVariants())
+		n.norm, n.core, n.phonetic = g.intern(n.norm), g.intern(n.core), g.intern(n.phonetic)
+		return &n
+	})
 }
 
 // intern returns the registry's copy of s.

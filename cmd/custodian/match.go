@@ -160,6 +160,7 @@ func runMatchDry(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(io.err, "read and prepared %d registry records in %s\n", g.Len(), time.Since(start).Round(time.Millisecond))
 	w := io.out
 	if *out != "-" {
 		f, err := os.Create(*out)
@@ -191,7 +192,7 @@ func runMatchDry(ctx context.Context, args []string, io stdio) error {
 		var subjects []map[string]string
 		for i, it := range batch {
 			if it.err == nil {
-				_, batch[i].err = std.QueryKeys(it.row.Subject)
+				batch[i].err = std.CheckQuery(it.row.Subject)
 			}
 			if batch[i].err == nil {
 				subjects = append(subjects, it.row.Subject)
