@@ -27,17 +27,17 @@ const (
 // allocate. It holds no slices: a registry keeps three per record, for
 // millions of records.
 type nameInfo struct {
-	norm     string   // Normalize(s); its words are separated by single spaces
-	core     string   // norm without particles, spaces and hyphens: "van der berg" -> "berg"
-	phonetic string   // phoneticCode(core); "" when the code would be no evidence
-	gset     uint32   // the variant table's set of groups of core (0: none), when vset
-	mask     uint32   // the letters a-z core holds, for jwBelow
-	runes    uint8    // runes in core, at most jwMaxRunes
-	initial  byte     // first letter of norm if it is a-z, else 0
-	multi    bool     // norm has more than one word
-	initials bool     // every word of norm is a single letter a-z
-	vset     bool     // gset was looked up (withVariants)
-	syl      readings // the core read as Chinese or Korean syllables, when vset (syllables.go)
+	norm     string    // Normalize(s); its words are separated by single spaces
+	core     string    // norm without particles, spaces and hyphens: "van der berg" -> "berg"
+	phonetic string    // phoneticCode(core); "" when the code would be no evidence
+	gset     uint32    // the variant table's set of groups of core (0: none), when vset
+	mask     uint32    // the letters a-z core holds, for jwBelow
+	runes    uint8     // runes in core, at most jwMaxRunes
+	initial  byte      // first letter of norm if it is a-z, else 0
+	multi    bool      // norm has more than one word
+	initials bool      // every word of norm is a single letter a-z
+	vset     bool      // gset was looked up (withVariants)
+	syl      *readings // the core read as Chinese or Korean syllables (syllables.go); nil: none, or not vset
 }
 
 // withVariants looks up n's variant groups in t once, for the many
@@ -45,7 +45,9 @@ type nameInfo struct {
 func (n nameInfo) withVariants(t *variantTable) nameInfo {
 	if n.core != "" {
 		n.gset, n.vset = t.setOf[n.core], true
-		n.syl = loadSyllables().readingsOf(n.core)
+		if r := loadSyllables().readingsOf(n.core); r[0] != 0 {
+			n.syl = &r // most names have none: a pointer keeps nameInfo small
+		}
 	}
 	return n
 }
@@ -98,7 +100,7 @@ func nameLevel(q, r *nameInfo, variants *variantTable) int {
 		return nameVariant
 	case !(q.vset && r.vset) && variants != nil && variants.match(q.core, r.core):
 		return nameVariant
-	case q.syl.meet(&r.syl):
+	case q.syl != nil && r.syl != nil && q.syl.meet(r.syl):
 		// The same syllables in another romanisation: Chihwei and Zhiwei.
 		return nameVariant
 	case multi && (wordsWithin(q.norm, r.norm) || wordsWithin(r.norm, q.norm)):
