@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"strings"
 	"sync"
 )
@@ -50,10 +51,12 @@ type syllableSystem struct {
 	// standard romanisation (Pinyin: the "+" lines; Korean: any Revised
 	// Romanization syllable).
 	standard func(string) bool
+	all      map[string]bool // known and, for Korean, every RR syllable
 }
 
-// isKnown reports whether p is a syllable of the system.
-func (sys *syllableSystem) isKnown(p string) bool { return sys.known[p] || sys.standard(p) }
+// isKnown reports whether p is a syllable of the system: on its lines or
+// "+" lines, or a standard spelling (one map, built with the table).
+func (sys *syllableSystem) isKnown(p string) bool { return sys.all[p] }
 
 var syllablesOnce = sync.OnceValue(func() *syllableTable {
 	t, err := buildSyllables(syllablesCSV)
@@ -137,6 +140,13 @@ func buildSyllables(src string) (*syllableTable, error) {
 			if g := sys.groups[f]; len(g) == 0 || g[len(g)-1] != id {
 				sys.groups[f] = append(g, id)
 			}
+		}
+	}
+	for i := range t.systems {
+		sys := &t.systems[i]
+		sys.all = maps.Clone(sys.known)
+		if sys.name == "korean" {
+			maps.Copy(sys.all, rrSyllables())
 		}
 	}
 	return t, nil
@@ -274,29 +284,21 @@ func (a *readings) meet(b *readings) bool {
 
 // isRRSyllable reports whether p is a syllable of Korean Revised
 // Romanization: an initial, a vowel and a final, each as RR spells it.
-func isRRSyllable(p string) bool {
-	for _, i := range rrInitials {
-		rest, ok := strings.CutPrefix(p, i)
-		if !ok {
-			continue
-		}
-		for _, v := range rrVowels {
-			fin, ok := strings.CutPrefix(rest, v)
-			if !ok {
-				continue
-			}
-			for _, f := range rrFinals {
-				if fin == f {
-					return true
-				}
+func isRRSyllable(p string) bool { return rrSyllables()[p] }
+
+// rrSyllables is every initial-vowel-final combination of Revised
+// Romanization (more than Korean uses, which is the safe side here).
+var rrSyllables = sync.OnceValue(func() map[string]bool {
+	initials := []string{"", "g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "j", "jj", "ch", "k", "t", "p", "h"}
+	vowels := []string{"a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo", "we", "wi", "yu", "eu", "ui", "i"}
+	finals := []string{"", "k", "n", "t", "l", "m", "p", "ng"}
+	set := make(map[string]bool, len(initials)*len(vowels)*len(finals))
+	for _, i := range initials {
+		for _, v := range vowels {
+			for _, f := range finals {
+				set[i+v+f] = true
 			}
 		}
 	}
-	return false
-}
-
-var (
-	rrInitials = []string{"", "g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "j", "jj", "ch", "k", "t", "p", "h"}
-	rrVowels   = []string{"a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo", "we", "wi", "yu", "eu", "ui", "i"}
-	rrFinals   = []string{"", "k", "n", "t", "l", "m", "p", "ng"}
-)
+	return set
+})

@@ -93,6 +93,12 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 	pairs, iters := 0, 0
 	var shares []float64
 	step := max(1, n/opt.MaxRecords)
+	// The sample queries, prepared once for every rule, their names through
+	// the registry's cache.
+	qps := make([]person, len(queries))
+	for i, q := range queries {
+		qps[i] = newPersonWith(func(id string) string { return q[id] }, g.name, newAddress)
+	}
 	for ri := range blockRules {
 		rule := &blockRules[ri]
 		var mask pattern
@@ -111,9 +117,8 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 		for a := 0; a < n; a += step {
 			add(g.person(int32(a)), a)
 		}
-		for _, q := range queries {
-			qp := newPerson(func(id string) string { return q[id] })
-			add(&qp, -1)
+		for i := range qps {
+			add(&qps[i], -1)
 		}
 		if len(patterns) == 0 {
 			continue
