@@ -424,11 +424,11 @@ func (f *FS) agrees(s *score) bool {
 	// or the middle names must agree. A near spelling (Jaro-Winkler 0.92,
 	// or a typing slip: Jonh, Johhn) is enough only when the query's name
 	// is nobody's known name: borne by no one in the registry, in no name
-	// table and not on the list of given names (unknownFirst). Twins are
+	// table and not on the list of given names (unknownFirst): twins are
 	// given names that rhyme or differ by a letter (Weigang and Weikang,
-	// Marianne and Marianna, Kyla and Lyla), and those are names; a name
+	// Marianne and Marianna, Kyla and Lyla), and those are names. A name
 	// that only sounds alike or is only part of the other (Anouk and Anke,
-	// Jean-Pierre and Pierre) never is. Being unknown alone is not enough:
+	// Jean-Pierre and Pierre) is never enough. Being unknown alone is not:
 	// an unregistered twin's name is borne by no one registered (Ivona,
 	// when Ivana is registered), and the list cannot hold every rare name;
 	// that it is also a near spelling of the candidate's is what makes a
@@ -442,8 +442,8 @@ func (f *FS) agrees(s *score) bool {
 
 // unknownFirst reports whether q's given name is nobody's known name:
 // borne by no registered person (the model's frequencies), in no variant
-// table, not on the reference list of given names, and not two or three
-// Pinyin or Korean syllables (which make names no list can hold).
+// table, not on the reference list of given names, and not two Pinyin or
+// Korean syllables (which make names no list can hold; nameShaped).
 func (f *FS) unknownFirst(q *person) bool {
 	if q.first.norm == "" || q.first.gset != 0 || isGivenName(q.first.core) || loadSyllables().nameShaped(q.first.core) {
 		return false
