@@ -28,7 +28,6 @@ import (
 type Registry struct {
 	ids    []string
 	chunks [][]person // personChunk persons each
-	seed   maphash.Seed
 	strs   cache[string]    // interned strings
 	names  cache[*nameInfo] // prepared names by their value
 	mu     sync.Mutex
@@ -59,7 +58,7 @@ const DefaultMaxBlock = 64
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{seed: maphash.MakeSeed(), maxBlock: DefaultMaxBlock}
+	return &Registry{maxBlock: DefaultMaxBlock}
 }
 
 // SetMaxBlock sets the largest block a query's blocking key may bring in
@@ -129,7 +128,7 @@ func (g *Registry) push(ids []string, ps []person) error {
 		n := uint64(first + i)
 		for r := range blockRules {
 			if k := appendRuleKey(buf[:0], &blockRules[r], &ps[i]); k != nil {
-				keys[i*nr+r] = g.keyHash(k)<<recBits | n
+				keys[i*nr+r] = keyHash(k)<<recBits | n
 			}
 		}
 	})
@@ -159,7 +158,23 @@ func (g *Registry) push(ids []string, ps []person) error {
 }
 
 // keyHash is the hash of a full blocking key, in the top 64-recBits bits.
-func (g *Registry) keyHash(k []byte) uint64 { return maphash.Bytes(g.seed, k) >> recBits }
+// It is the same in every run (FNV-1a, then a finaliser that mixes every
+// bit into the top ones), so a dry run over the same data gives the same
+// decisions and probabilities each time: a hash that is random per process
+// makes its rare collisions, which bring an unrelated record into a block,
+// fall on different queries in each run.
+func keyHash(k []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range k {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h >> recBits
+}
 
 // parallel calls fn(i) for i in [0, n) on every core.
 func parallel(n int, fn func(i int)) {
@@ -249,7 +264,7 @@ func (g *Registry) ruleBlock(r *blockRule, p *person) []uint64 {
 	if k == nil {
 		return nil
 	}
-	return g.block(g.keyHash(k))
+	return g.block(keyHash(k))
 }
 
 // entryRecord is the record number of a key entry.
