@@ -27,7 +27,7 @@ import (
 //   - a blocking key is one uint64 (hash and record number), sorted once.
 type Registry struct {
 	ids    []string
-	chunks [][]person // personChunk persons each
+	chunks [][]person       // personChunk persons each
 	strs   cache[string]    // interned strings
 	names  cache[*nameInfo] // prepared names by their value
 	mu     sync.Mutex
