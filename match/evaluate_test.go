@@ -126,6 +126,9 @@ func (s *EvalStats) Recall() float64 { return float64(s.right) / float64(max(1, 
 func (s *EvalStats) Right() int      { return s.right }
 func (s *EvalStats) Registered() int { return s.registered }
 
+// Releases counts verified queries.
+func (s *EvalStats) Releases() int { return s.releases }
+
 // WrongRecord counts queries about a registered person verified to another.
 func (s *EvalStats) WrongRecord() int { return s.wrong }
 
