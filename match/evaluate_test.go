@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -270,5 +271,81 @@ func BenchmarkFEBRL4(b *testing.B) {
 		s, _, _ := Evaluate(b, reg, qs, Rule{Require: []string{}, MinProbability: 0.5}, sameFEBRLPerson)
 		b.ReportMetric(1-s.FalseRelease(), "precision")
 		b.ReportMetric(s.Recall(), "recall")
+	}
+}
+
+// The reference figures for FEBRL4 (reclin2: precision 1.0000, recall
+// 0.9988) come from linking the two files one to one: each record of one
+// file has at most one partner in the other, so a pair can be taken when
+// neither side has a better one. A custodian answering one agency's query
+// cannot assume that, and the release standard does not. This test puts the
+// standard's model to that use, to tell how much of the gap to 0.999 is the
+// model and how much the one-to-one assumption: the candidate pairs the
+// blocking rules find, best weight first, each record taken once, while
+// the weight beats the prior. It releases nothing and is no mode of the
+// product; it reports, and holds only that the model is not worse than
+// 0.99 precision there.
+func TestFEBRL4OneToOne(t *testing.T) {
+	reg := febrlRecords(t, "testdata/febrl/dataset4a.csv")
+	qrecs := febrlRecords(t, "testdata/febrl/dataset4b.csv")
+	g := NewRegistry()
+	if err := g.AddAll(reg); err != nil {
+		t.Fatal(err)
+	}
+	sample := make([]map[string]string, len(qrecs))
+	for i, r := range qrecs {
+		sample[i] = r.Values
+	}
+	model, err := Train(g, sample, TrainOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFS(model, Rule{Require: []string{}, MinProbability: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type pair struct {
+		w    float64
+		q, r int32
+	}
+	var pairs []pair
+	var buf []int32
+	for qi, qr := range qrecs {
+		qp := newPerson(func(id string) string { return qr.Values[id] })
+		buf = g.candidates(&qp, buf)
+		for _, ri := range buf {
+			s := f.compare(&qp, g.person(ri))
+			pairs = append(pairs, pair{s.weight, int32(qi), ri})
+		}
+	}
+	slices.SortFunc(pairs, func(a, b pair) int {
+		switch {
+		case a.w > b.w:
+			return -1
+		case a.w < b.w:
+			return 1
+		}
+		return 0
+	})
+	logPrior := math.Log2(model.Prior / (1 - model.Prior))
+	qTaken, rTaken := map[int32]bool{}, map[int32]bool{}
+	linked, right := 0, 0
+	for _, p := range pairs {
+		if logPrior+p.w <= 0 {
+			break
+		}
+		if qTaken[p.q] || rTaken[p.r] {
+			continue
+		}
+		qTaken[p.q], rTaken[p.r] = true, true
+		linked++
+		if sameFEBRLPerson(g.ids[p.r], qrecs[p.q].ID) {
+			right++
+		}
+	}
+	precision, recall := float64(right)/float64(max(linked, 1)), float64(right)/float64(len(qrecs))
+	t.Logf("FEBRL4 linked one to one (not a release standard): %d pairs, %d right; precision %.4f, recall %.4f", linked, right, precision, recall)
+	if precision < 0.99 {
+		t.Errorf("one-to-one precision %.4f", precision)
 	}
 }
