@@ -47,11 +47,7 @@ type syllableSystem struct {
 	name   string
 	groups map[string][]uint32 // spelling -> ids of the lines holding it
 	known  map[string]bool     // the syllables on its lines and "+" lines
-	// standard reports whether a spelling is a syllable of the system's
-	// standard romanisation (Pinyin: the "+" lines; Korean: any Revised
-	// Romanization syllable).
-	standard func(string) bool
-	all      map[string]bool // known and, for Korean, every RR syllable
+	all    map[string]bool     // known and, for Korean, every RR syllable
 }
 
 // isKnown reports whether p is a syllable of the system: on its lines or
@@ -71,7 +67,16 @@ func loadSyllables() *syllableTable { return syllablesOnce() }
 func buildSyllables(src string) (*syllableTable, error) {
 	t := &syllableTable{}
 	id := uint32(0) // line ids are unique across systems
-	var standards map[string]bool
+	// standard reports whether a spelling is a syllable of the system's
+	// standard romanisation: Pinyin (the Chinese "+" lines) or Revised
+	// Romanization (by its spelling rules).
+	pinyin := map[string]bool{}
+	standard := func(sys *syllableSystem, f string) bool {
+		if sys.name == "korean" {
+			return isRRSyllable(f)
+		}
+		return pinyin[f]
+	}
 	spelling := func(n int, f string) error {
 		if len(f) < 2 || len(f) > maxSyllable || !lettersAZ(f) {
 			return fmt.Errorf("syllables.csv:%d: %q is not a spelling of 2 to %d letters a-z", n, f, maxSyllable)
@@ -85,18 +90,10 @@ func buildSyllables(src string) (*syllableTable, error) {
 			continue
 		}
 		if name, ok := strings.CutPrefix(line, "= "); ok {
-			sys := syllableSystem{name: name, groups: map[string][]uint32{}, known: map[string]bool{}}
-			std := map[string]bool{}
-			sys.standard = func(p string) bool { return std[p] }
-			switch name {
-			case "korean":
-				sys.standard = isRRSyllable
-			case "chinese":
-				standards = std
-			default:
+			if name != "chinese" && name != "korean" {
 				return nil, fmt.Errorf("syllables.csv:%d: unknown system %q (chinese or korean)", n, name)
 			}
-			t.systems = append(t.systems, sys)
+			t.systems = append(t.systems, syllableSystem{name: name, groups: map[string][]uint32{}, known: map[string]bool{}})
 			continue
 		}
 		if len(t.systems) == 0 {
@@ -113,7 +110,7 @@ func buildSyllables(src string) (*syllableTable, error) {
 				}
 				sys.known[f] = true
 				if sys.name == "chinese" {
-					standards[f] = true
+					pinyin[f] = true
 				}
 			}
 			continue
@@ -130,10 +127,10 @@ func buildSyllables(src string) (*syllableTable, error) {
 			// Twins' names differ in a syllable: a spelling that is the
 			// standard spelling of a syllable stands for that syllable
 			// only, or Dao would meet Tao and Seoyeon Soyeon.
-			if i == 0 && !sys.standard(f) {
+			if i == 0 && !standard(sys, f) {
 				return nil, fmt.Errorf("syllables.csv:%d: %q, first on its line, is not a standard %s syllable", n, f, sys.name)
 			}
-			if i > 0 && sys.standard(f) {
+			if i > 0 && standard(sys, f) {
 				return nil, fmt.Errorf("syllables.csv:%d: %q is the standard spelling of another %s syllable", n, f, sys.name)
 			}
 			sys.known[f] = true
