@@ -144,22 +144,11 @@ func (s *EvalStats) String() string {
 // scoring other subsets under the same model.
 func Evaluate(t testing.TB, reg []custodian.Record, qs []Labelled, rule Rule, same func(a, b string) bool) (*EvalStats, map[string]*EvalStats, []Decision) {
 	t.Helper()
-	g := NewRegistry()
-	if err := g.AddAll(reg); err != nil {
-		t.Fatal(err)
-	}
 	sample := make([]map[string]string, len(qs))
 	for i, q := range qs {
 		sample[i] = q.Subject
 	}
-	model, err := Train(g, sample, TrainOptions{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := NewFS(model, rule)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, fs := trainedStandard(t, reg, sample, rule)
 	all, byKind := &EvalStats{}, map[string]*EvalStats{}
 	var buf []int32
 	ds := make([]Decision, len(qs))
@@ -186,6 +175,25 @@ func Evaluate(t testing.TB, reg []custodian.Record, qs []Labelled, rule Rule, sa
 		}
 	}
 	return all, byKind, ds
+}
+
+// trainedStandard prepares a registry, trains a model on it with the
+// sample queries, and returns the standard under rule.
+func trainedStandard(t testing.TB, reg []custodian.Record, sample []map[string]string, rule Rule) (*Registry, *FS) {
+	t.Helper()
+	g := NewRegistry()
+	if err := g.AddAll(reg); err != nil {
+		t.Fatal(err)
+	}
+	model, err := Train(g, sample, TrainOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFS(model, rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, f
 }
 
 func SameID(a, b string) bool { return a == b }
@@ -288,22 +296,12 @@ func BenchmarkFEBRL4(b *testing.B) {
 func TestFEBRL4OneToOne(t *testing.T) {
 	reg := febrlRecords(t, "testdata/febrl/dataset4a.csv")
 	qrecs := febrlRecords(t, "testdata/febrl/dataset4b.csv")
-	g := NewRegistry()
-	if err := g.AddAll(reg); err != nil {
-		t.Fatal(err)
-	}
 	sample := make([]map[string]string, len(qrecs))
 	for i, r := range qrecs {
 		sample[i] = r.Values
 	}
-	model, err := Train(g, sample, TrainOptions{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := NewFS(model, Rule{Require: []string{}, MinProbability: 0.5})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, f := trainedStandard(t, reg, sample, Rule{Require: []string{}, MinProbability: 0.5})
+	model := f.model
 	type pair struct {
 		w    float64
 		q, r int32
