@@ -82,6 +82,7 @@ func verbs() map[string]verb {
 		"serve":  {"serve the API over a deployment", runServe},
 		"demo":   {"create a demo deployment and serve it", runDemo},
 		"bench":  {"measure governed lookups against a bare handler", runBench},
+		"synth":  {"write a synthetic registry or a labelled query file (tests, benchmarks)", runSynth},
 	}
 }
 
