@@ -312,7 +312,8 @@ func TestFEBRL4OneToOne(t *testing.T) {
 		qp := newPerson(func(id string) string { return qr.Values[id] })
 		buf = g.candidates(&qp, buf)
 		for _, ri := range buf {
-			s := f.compare(&qp, g.person(ri))
+			rp := g.person(ri)
+			s := f.compare(&qp, &rp)
 			pairs = append(pairs, pair{s.weight, int32(qi), ri})
 		}
 	}

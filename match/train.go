@@ -63,7 +63,8 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 		}
 		freq := map[string]float64{}
 		for i := range int32(n) {
-			if v := c.tf(g.person(i)); v != "" {
+			p := g.person(i)
+			if v := c.tf(&p); v != "" {
 				freq[v]++
 			}
 		}
@@ -109,13 +110,15 @@ func Train(g *Registry, queries []map[string]string, opt TrainOptions) (*Model, 
 		add := func(q *person, skipTo int) {
 			for _, e := range g.ruleBlock(rule, q) {
 				if r := entryRecord(e); int(r) > skipTo {
-					patterns[patternOf(q, g.person(r))&^mask]++
+					rp := g.person(r)
+					patterns[patternOf(q, &rp)&^mask]++
 					pairs++
 				}
 			}
 		}
 		for a := 0; a < n; a += step {
-			add(g.person(int32(a)), a)
+			p := g.person(int32(a))
+			add(&p, a)
 		}
 		for i := range qps {
 			add(&qps[i], -1)
@@ -213,8 +216,9 @@ func randomPairCounts(g *Registry, pairs int, seed uint64) ([][]float64, int) {
 		return c
 	}
 	count := func(c [][]float64, a, b int) {
+		pa, pb := g.person(int32(a)), g.person(int32(b))
 		for i := range comparisons {
-			if l := comparisons[i].level(g.person(int32(a)), g.person(int32(b))); l >= 0 {
+			if l := comparisons[i].level(&pa, &pb); l >= 0 {
 				c[i][l]++
 			}
 		}
