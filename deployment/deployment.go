@@ -6,15 +6,18 @@ package deployment
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -33,6 +36,10 @@ const (
 	SignerFile  = "log.key"    // note signer key (secret)
 	VerifierKey = "log.pub"    // note verifier key (public)
 	DigestFile  = "digest.key" // HMAC key of value digests (secret)
+	// RegistryCacheFile is the registry prepared for the match standard,
+	// kept between dry runs and trainings (personal data, like the store;
+	// deleting it costs only the time to prepare it again).
+	RegistryCacheFile = "match-registry.prepared"
 )
 
 // Config is the deployment's config file.
@@ -229,7 +236,8 @@ func Open(ctx context.Context, dir string, logger *slog.Logger, now func() time.
 	for f, c := range cfg.Fields {
 		classes[f] = c
 	}
-	svc := gateway.New(st, std, gateway.Config{Purposes: purposes, FieldClasses: classes, DigestSecret: secret, Match: rules}, logger, now, nil)
+	svc := gateway.New(st, std, gateway.Config{Purposes: purposes, FieldClasses: classes, DigestSecret: secret, Match: rules,
+		RegistryCache: filepath.Join(dir, RegistryCacheFile), Program: sync.OnceValues(programHash)}, logger, now, nil)
 	// A registry keyed for another standard is re-keyed now, logged, once.
 	if err := svc.EnsureKeys(ctx); err != nil {
 		st.Close()
@@ -237,6 +245,25 @@ func Open(ctx context.Context, dir string, logger *slog.Logger, now func() time.
 	}
 	lg := audit.New(st, signer, cfg.Origin, now, audit.WithLogger(logger))
 	return &Deployment{Dir: dir, Config: cfg, Store: st, Service: svc, Log: lg, Verifier: verifier}, nil
+}
+
+// programHash names the running program by a hash of its executable, so a
+// registry prepared by another build of it is never taken for this one's.
+func programHash() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // catalog merges the configured purposes into the DPPA catalog.

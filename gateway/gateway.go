@@ -30,6 +30,7 @@ type Store interface {
 	RegistryFields(ctx context.Context) ([]string, error)
 	Candidates(ctx context.Context, keys []string, maxBlock int) ([]custodian.Record, error)
 	ScanRecords(ctx context.Context, fn func(id string, data []byte) error) (int64, error)
+	StoreID(ctx context.Context) (string, error)
 	RegistrySizeHint(ctx context.Context) (int, error)
 
 	CreateAgency(ctx context.Context, a custodian.Agency, keyID string, keyHash []byte, entry any) (uint64, error)
@@ -72,6 +73,14 @@ type Config struct {
 	// one, with the current trained model and these release rules; nil
 	// keeps the deterministic standard given to New.
 	Match *MatchRules
+	// RegistryCache, when set, is the file where MatchRegistry keeps the
+	// registry prepared for the Fellegi-Sunter standard between runs. It
+	// holds personal data, as the store does.
+	RegistryCache string
+	// Program names the running program's code (a hash of it); a prepared
+	// registry is used only by the program that prepared it. Nil: every
+	// program is the same one.
+	Program func() (string, error)
 }
 
 // MatchRules are the Fellegi-Sunter standard's release rules: a default

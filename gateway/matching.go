@@ -1,25 +1,114 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 
 	"github.com/custodian-project/custodian"
 	"github.com/custodian-project/custodian/match"
 )
 
-// MatchRegistry loads the whole registry into memory for the Fellegi-Sunter
-// standard: training and the dry run compare against it. Reading the store
-// and preparing the records overlap: one batch is prepared (on every core)
+// MatchRegistry returns the whole registry in memory, prepared for the
+// Fellegi-Sunter standard: training and the dry run compare against it.
+//
+// With Config.RegistryCache set, a registry prepared before is read from
+// that file when it was prepared from this store at its present generation
+// by this program (cached is true); otherwise the registry is prepared from
+// the store and the file written again. A file that is stale, damaged or
+// cannot be written costs only time: the store is the truth.
+func (s *Service) MatchRegistry(ctx context.Context) (g *match.Registry, cached bool, err error) {
+	path := s.cfg.RegistryCache
+	if path == "" {
+		g, _, err := s.prepareRegistry(ctx)
+		return g, false, err
+	}
+	_, gen, err := s.store.Generations(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	stamp, err := s.registryStamp(ctx, gen)
+	if err != nil {
+		return nil, false, err
+	}
+	if f, err := os.Open(path); err == nil {
+		g, err = match.ReadSnapshot(bufio.NewReaderSize(f, 1<<20), stamp)
+		f.Close()
+		if err == nil {
+			return g, true, nil
+		}
+		s.log.Info("match registry: the prepared copy is not used, preparing the registry again", "reason", err)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("match registry: the prepared copy cannot be read", "err", err)
+	}
+	g, gen, err = s.prepareRegistry(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	// Stamped with the generation the scan read, which may be newer than
+	// the one above.
+	if stamp, err = s.registryStamp(ctx, gen); err == nil {
+		err = writeSnapshot(g, path, stamp)
+	}
+	if err != nil {
+		s.log.Warn("match registry: the prepared copy was not written", "err", err)
+	}
+	return g, false, nil
+}
+
+// registryStamp names what a prepared registry was prepared from: the
+// program, the store and the registry's generation.
+func (s *Service) registryStamp(ctx context.Context, gen int64) (string, error) {
+	id, err := s.store.StoreID(ctx)
+	if err != nil {
+		return "", err
+	}
+	program := "unknown"
+	if s.cfg.Program != nil {
+		if program, err = s.cfg.Program(); err != nil {
+			return "", fmt.Errorf("match registry: %w", err)
+		}
+	}
+	return fmt.Sprintf("program %s store %s generation %d blocking %s", program, id, gen, match.BlockingVersion), nil
+}
+
+// writeSnapshot writes g to path through a temporary file, so that a
+// reader sees the old copy or the new one, never half of one.
+func writeSnapshot(g *match.Registry, path, stamp string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after the rename, nothing
+	w := bufio.NewWriterSize(f, 1<<20)
+	err = g.WriteSnapshot(w, stamp)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	return err
+}
+
+// prepareRegistry reads the whole registry from the store and prepares it,
+// returning the registry generation it read. Reading the store and
+// preparing the records overlap: one batch is prepared (on every core)
 // while the next is read.
-func (s *Service) MatchRegistry(ctx context.Context) (*match.Registry, error) {
+func (s *Service) prepareRegistry(ctx context.Context) (*match.Registry, int64, error) {
 	g := match.NewRegistry()
 	n, err := s.store.RegistrySizeHint(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	g.Grow(min(n, match.MaxRecords))
 	type batch struct {
@@ -41,7 +130,7 @@ func (s *Service) MatchRegistry(ctx context.Context) (*match.Registry, error) {
 		done <- err
 	}()
 	b := batch{}
-	_, err = s.store.ScanRecords(ctx, func(id string, d []byte) error {
+	gen, err := s.store.ScanRecords(ctx, func(id string, d []byte) error {
 		if failed.Load() {
 			return errors.New("stopped") // the preparer's error is the one to report
 		}
@@ -60,12 +149,12 @@ func (s *Service) MatchRegistry(ctx context.Context) (*match.Registry, error) {
 		err = perr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("match registry: %w", err)
+		return nil, 0, fmt.Errorf("match registry: %w", err)
 	}
-	return g, nil
+	return g, gen, nil
 }
 
-// registryBatch is how many records MatchRegistry prepares at a time.
+// registryBatch is how many records prepareRegistry prepares at a time.
 const registryBatch = 8192
 
 // TrainedModel is a stored match model.
@@ -80,7 +169,7 @@ type TrainedModel struct {
 // queries, when given, as unlabelled candidate pairs), stores it as the
 // current version and logs its hash.
 func (s *Service) TrainMatchModel(ctx context.Context, queries []map[string]string, opt match.TrainOptions) (TrainedModel, error) {
-	g, err := s.MatchRegistry(ctx)
+	g, _, err := s.MatchRegistry(ctx)
 	if err != nil {
 		return TrainedModel{}, err
 	}

@@ -91,6 +91,16 @@ func (s *Store) Generations(ctx context.Context) (rules, registry int64, err err
 	return rules, registry, nil
 }
 
+// StoreID returns the store's random identity, which lasts as long as the
+// store does.
+func (s *Store) StoreID(ctx context.Context) (string, error) {
+	var id string
+	if err := s.rrow(ctx, `SELECT value FROM meta WHERE key = 'store_id'`).Scan(&id); err != nil {
+		return "", fmt.Errorf("store id: %w", err)
+	}
+	return id, nil
+}
+
 const qGenerations = `SELECT ` + qGenerationExpr + `, ` + qRegistryGenerationExpr
 
 const (

@@ -47,6 +47,22 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
+	// Caches derived from a registry name its store: two stores never
+	// share an id, and a store keeps its own through imports.
+	t.Run("StoreIDIsItsOwn", func(t *testing.T) {
+		a, b := open(t), open(t)
+		ida, err := a.StoreID(ctx)
+		if err != nil || len(ida) < 16 {
+			t.Fatalf("store id %q, %v", ida, err)
+		}
+		mustImport(t, a, rec("R1", "Ann", "Lee"))
+		if again, _ := a.StoreID(ctx); again != ida {
+			t.Errorf("the id changed on import: %q, then %q", ida, again)
+		}
+		if idb, _ := b.StoreID(ctx); idb == ida {
+			t.Errorf("two stores share the id %q", ida)
+		}
+	})
 }
 
 var ctx = context.Background()

@@ -156,11 +156,15 @@ func runMatchDry(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	start := time.Now()
-	g, err := d.Service.MatchRegistry(ctx)
+	g, cached, err := d.Service.MatchRegistry(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(io.err, "read and prepared %d registry records in %s\n", g.Len(), time.Since(start).Round(time.Millisecond))
+	how := "read and prepared"
+	if cached {
+		how = "read the prepared copy of"
+	}
+	fmt.Fprintf(io.err, "%s %d registry records in %s\n", how, g.Len(), time.Since(start).Round(time.Millisecond))
 	w := io.out
 	if *out != "-" {
 		f, err := os.Create(*out)

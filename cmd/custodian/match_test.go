@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"os"
 	"path/filepath"
@@ -174,4 +176,62 @@ func TestMatchDryRunRefusals(t *testing.T) {
 			t.Errorf("the output repeats an input value: %v", r)
 		}
 	}
+}
+
+// The registry prepared for the match standard is kept in the deployment
+// between runs and used only while it is what the store holds: an import,
+// a damaged file or a missing one makes the next run prepare it again, with
+// the same results.
+func TestDryRunKeepsThePreparedRegistry(t *testing.T) {
+	dir := t.TempDir()
+	mustCLI(t, "init", dir)
+	mustCLI(t, "import", "--data", dir, febrlRegistry(t))
+	mustCLI(t, "match", "train", "--data", dir, "--random-pairs", "10000")
+	cache := filepath.Join(dir, "match-registry.prepared")
+	if st, err := os.Stat(cache); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("after training: %v (mode %v), want the prepared registry, readable by the owner only", err, st)
+	}
+	queries := filepath.Join(dir, "q.csv")
+	os.WriteFile(queries, []byte("row_id,first_name,last_name,dob\nq1,Quentin,Okafor,1970-01-01\nq2,michaela,neumann,1915-11-11\n"), 0o600)
+	dry := func(want string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		res := filepath.Join(dir, "dry.csv")
+		err := run(context.Background(), []string{"match", "--data", dir, "--queries", queries, "--out", res},
+			func(string) string { return "" }, stdio{strings.NewReader(""), &out, &errb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("dry run says %q, want %q", errb.String(), want)
+		}
+		b, _ := os.ReadFile(res)
+		return string(b)
+	}
+	first := dry("read the prepared copy of 5000 registry records")
+	if !strings.Contains(first, "q2,3,verified,") || strings.Contains(first, "q1,2,verified") {
+		t.Fatalf("before the import:\n%s", first)
+	}
+	os.Remove(cache)
+	if again := dry("read and prepared 5000 registry records"); again != first {
+		t.Errorf("prepared again:\n%s\nwant\n%s", again, first)
+	}
+	if again := dry("read the prepared copy"); again != first {
+		t.Errorf("the copy written again:\n%s\nwant\n%s", again, first)
+	}
+	// An import moves the registry's generation: the copy is stale.
+	rec := filepath.Join(dir, "new.csv")
+	os.WriteFile(rec, []byte("record_id,first_name,last_name,dob\nR-new,Quentin,Okafor,1970-01-01\n"), 0o600)
+	mustCLI(t, "import", "--data", dir, rec)
+	after := dry("read and prepared 5001 registry records")
+	if !strings.Contains(after, "q1,2,verified,R-new,") {
+		t.Errorf("after the import:\n%s", after)
+	}
+	// A damaged copy is prepared again, not read.
+	b, _ := os.ReadFile(cache)
+	os.WriteFile(cache, b[:len(b)/2], 0o600)
+	if again := dry("read and prepared 5001"); again != after {
+		t.Errorf("after damage:\n%s\nwant\n%s", again, after)
+	}
+	dry("read the prepared copy of 5001")
 }
