@@ -37,15 +37,10 @@ func (s *Service) MatchRegistry(ctx context.Context) (g *match.Registry, cached 
 	if err != nil {
 		return nil, false, err
 	}
-	if f, err := os.Open(path); err == nil {
-		g, err = match.ReadSnapshot(bufio.NewReaderSize(f, 1<<20), stamp)
-		f.Close()
-		if err == nil {
-			return g, true, nil
-		}
-		s.log.Info("match registry: the prepared copy is not used, preparing the registry again", "reason", err)
+	if g, err := readSnapshot(path, stamp); err == nil {
+		return g, true, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("match registry: the prepared copy cannot be read", "err", err)
+		s.log.Info("match registry: the prepared copy is not used, preparing the registry again", "reason", err)
 	}
 	g, gen, err = s.prepareRegistry(ctx)
 	if err != nil {
@@ -76,6 +71,19 @@ func (s *Service) registryStamp(ctx context.Context, gen int64) (string, error) 
 		}
 	}
 	return fmt.Sprintf("program %s store %s generation %d blocking %s", program, id, gen, match.BlockingVersion), nil
+}
+
+func readSnapshot(path, stamp string) (*match.Registry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return match.ReadSnapshot(bufio.NewReaderSize(f, 1<<20), st.Size(), stamp)
 }
 
 // writeSnapshot writes g to path through a temporary file, so that a

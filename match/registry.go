@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/custodian-project/custodian"
 )
@@ -38,12 +39,13 @@ type Registry struct {
 	mu      sync.Mutex
 	keys    []uint64 // keyHash<<recBits | record number; sorted once sealed
 	dir     []uint32 // where keys with each value of their top dirBits bits start
-	sealed  bool
+	sealed  atomic.Bool
 	// dirBits is how many top bits index dir.
 	dirBits uint
 	// maxBlock is the largest block a query's key may bring in (0: no
 	// limit); see candidates.
 	maxBlock int
+	sink     atomic.Uint64 // see keep
 }
 
 // rec is a registry record's prepared identifiers as indices into the
@@ -170,7 +172,7 @@ func (g *Registry) push(ids []string, ps []rec) error {
 			g.keys = append(g.keys, k)
 		}
 	}
-	g.sealed = false
+	g.sealed.Store(false)
 	return nil
 }
 
@@ -180,7 +182,11 @@ func (g *Registry) push(ids []string, ps []rec) error {
 // decisions and probabilities each time: a hash that is random per process
 // makes its rare collisions, which bring an unrelated record into a block,
 // fall on different queries in each run.
-func keyHash(k []byte) uint64 {
+func keyHash(k []byte) uint64 { return hash64(k) >> recBits }
+
+// hash64 is FNV-1a with a finaliser that mixes every bit into every other:
+// the same in every run of the program, unlike maphash.
+func hash64(k []byte) uint64 {
 	h := uint64(14695981039346656037)
 	for _, c := range k {
 		h = (h ^ uint64(c)) * 1099511628211
@@ -190,7 +196,7 @@ func keyHash(k []byte) uint64 {
 	h ^= h >> 33
 	h *= 0xc4ceb9fe1a85ec53
 	h ^= h >> 33
-	return h >> recBits
+	return h
 }
 
 // parallel calls fn(i) for i in [0, n) on every core.
@@ -230,9 +236,12 @@ func (g *Registry) expand(r *rec) person {
 // seal sorts the keys once, after the last Add: the two halves of the hash
 // space on two cores, when there are two.
 func (g *Registry) seal() {
+	if g.sealed.Load() {
+		return
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.sealed {
+	if g.sealed.Load() {
 		return
 	}
 	// Partition in place around the middle of the hash space, then sort
@@ -271,7 +280,7 @@ func (g *Registry) index() {
 		}
 		g.dir[b] = uint32(k)
 	}
-	g.sealed = true
+	g.sealed.Store(true)
 }
 
 // block returns the entries under one key hash (a hash collision may add
@@ -314,10 +323,45 @@ func entryRecord(e uint64) int32 { return int32(e & (1<<recBits - 1)) }
 func (g *Registry) candidates(q *person, buf []int32) []int32 {
 	g.seal()
 	buf = buf[:0]
+	// In three passes, so that the cache misses of one pass (a directory
+	// entry, then a bucket's first keys, for each rule) are independent
+	// loads the processor overlaps instead of taking one after another.
+	const nr = 16
+	var hs [nr]uint64
+	var lo, hi [nr]uint32
+	var kbuf [128]byte
+	for r := range blockRules[:min(len(blockRules), nr)] {
+		if k := appendRuleKey(kbuf[:0], &blockRules[r], q); k != nil {
+			hs[r] = keyHash(k) | 1<<(64-recBits) // never 0: 0 marks no key
+		}
+	}
+	for r, h := range hs {
+		if h != 0 {
+			b := (h << recBits) >> (64 - g.dirBits)
+			lo[r], hi[r] = g.dir[b], g.dir[b+1]
+		}
+	}
+	var touch uint64
+	for r := range hs {
+		if lo[r] < hi[r] {
+			touch += g.keys[lo[r]]
+		}
+	}
+	g.keep(touch)
 	var narrowest []uint64
 	wide := false
-	for r := range blockRules {
-		b := g.ruleBlock(&blockRules[r], q)
+	for r, h := range hs {
+		if h == 0 {
+			continue
+		}
+		h &^= 1 << (64 - recBits)
+		bucket := g.keys[lo[r]:hi[r]]
+		i, _ := slices.BinarySearch(bucket, h<<recBits)
+		j := i
+		for j < len(bucket) && bucket[j]>>recBits == h {
+			j++
+		}
+		b := bucket[i:j]
 		if g.maxBlock > 0 && len(b) > g.maxBlock {
 			if narrowest == nil || len(b) < len(narrowest) {
 				narrowest = b
@@ -338,6 +382,14 @@ func (g *Registry) candidates(q *person, buf []int32) []int32 {
 	return slices.Compact(buf)
 }
 
+// keep uses v, so that the compiler keeps loads made only to bring memory
+// into the cache.
+func (g *Registry) keep(v uint64) {
+	if v == 1 {
+		g.sink.Store(v)
+	}
+}
+
 // MatchAll decides queries against the whole registry, in parallel.
 func (f *FS) MatchAll(g *Registry, qs []map[string]string) []Decision {
 	out := make([]Decision, len(qs))
@@ -349,6 +401,13 @@ func (f *FS) MatchAll(g *Registry, qs []map[string]string) []Decision {
 func (f *FS) Match(g *Registry, q map[string]string) Decision {
 	qp := newPersonWith(func(id string) string { return q[id] }, g.name, newAddress)
 	idx := g.candidates(&qp, nil)
+	// Every candidate's record first, in a loop of independent loads the
+	// processor overlaps: they are scattered over the whole registry.
+	var touch uint64
+	for _, i := range idx {
+		touch += uint64(g.recs[i/personChunk][i%personChunk].first)
+	}
+	g.keep(touch)
 	ps := make([]person, len(idx))
 	cands := make([]*person, len(idx))
 	ids := make([]string, len(idx))
@@ -430,8 +489,8 @@ func (g *Registry) nameID(s string) uint32 {
 }
 
 // name returns the prepared name of s for a query: the registry's when a
-// record bears it (most queries' names), else prepared afresh. The
-// registry must be sealed: the tables no longer grow.
+// record bears it (most queries' names), else prepared afresh. No record
+// may be added meanwhile.
 func (g *Registry) name(s string) *nameInfo {
 	if s == "" {
 		return &noName

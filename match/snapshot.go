@@ -31,13 +31,6 @@ const snapshotFormat = 1
 // another registry, another generation of it, or another program.
 var ErrSnapshotStale = errors.New("the registry snapshot was prepared from another registry or by another program")
 
-// maxSnapshotSection bounds a section's length, so a damaged length cannot
-// ask for more memory than any registry needs.
-const maxSnapshotSection = 1 << 36
-
-// snapshotStep is how much of a section is read at a time.
-const snapshotStep = 64 << 20
-
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // recBytes is the encoded size of a rec.
@@ -46,24 +39,9 @@ const recBytes = 7*4 + 2 + 1 + 1 + 1
 // WriteSnapshot writes the registry, sealed, with stamp.
 func (g *Registry) WriteSnapshot(w io.Writer, stamp string) error {
 	g.seal()
-	if _, err := io.WriteString(w, snapshotMagic+string(rune(snapshotFormat))); err != nil {
-		return fmt.Errorf("write registry snapshot: %w", err)
-	}
-	section := func(b []byte) error {
-		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
-		b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
-		if _, err := w.Write(n[:]); err != nil {
-			return fmt.Errorf("write registry snapshot: %w", err)
-		}
-		if _, err := w.Write(b); err != nil {
-			return fmt.Errorf("write registry snapshot: %w", err)
-		}
-		return nil
-	}
-	if err := section(appendString(nil, stamp)); err != nil {
-		return err
-	}
+	sw := &sectionWriter{w: w}
+	sw.put([]byte(snapshotMagic + string(rune(snapshotFormat))))
+	sw.section(appendString(nil, stamp))
 	// Strings, without index 0 ("").
 	b := binary.AppendUvarint(nil, uint64(len(g.strTab)-1))
 	strIndex := make(map[string]uint32, len(g.strTab))
@@ -71,9 +49,7 @@ func (g *Registry) WriteSnapshot(w io.Writer, stamp string) error {
 		b = appendString(b, s)
 		strIndex[s] = uint32(i + 1)
 	}
-	if err := section(b); err != nil {
-		return err
-	}
+	sw.section(b)
 	// Names, without index 0 (the missing name); their strings are in the
 	// string table, since nameID interns them.
 	b = binary.AppendUvarint(b[:0], uint64(len(g.nameTab)-1))
@@ -100,9 +76,7 @@ func (g *Registry) WriteSnapshot(w io.Writer, stamp string) error {
 			}
 		}
 	}
-	if err := section(b); err != nil {
-		return err
-	}
+	sw.section(b)
 	// The names as written, for queries that bear them.
 	b = b[:0]
 	count := 0
@@ -115,11 +89,10 @@ func (g *Registry) WriteSnapshot(w io.Writer, stamp string) error {
 		}
 		sh.mu.Unlock()
 	}
-	if err := section(append(binary.AppendUvarint(nil, uint64(count)), b...)); err != nil {
-		return err
-	}
-	// Records and their ids.
-	b = make([]byte, 0, len(g.ids)*recBytes+4)
+	sw.section(append(binary.AppendUvarint(nil, uint64(count)), b...))
+	// Records, in steps: ten million take 330 MB.
+	sw.begin(len(g.ids) * recBytes)
+	b = b[:0]
 	for _, chunk := range g.recs {
 		for i := range chunk {
 			r := &chunk[i]
@@ -129,63 +102,76 @@ func (g *Registry) WriteSnapshot(w io.Writer, stamp string) error {
 			b = binary.LittleEndian.AppendUint16(b, uint16(r.dob.y))
 			b = append(b, byte(r.dob.m), byte(r.dob.d), r.sex)
 		}
+		sw.put(b)
+		b = b[:0]
 	}
-	if err := section(b); err != nil {
-		return err
-	}
+	sw.end()
 	b = b[:0]
 	for _, id := range g.ids {
 		b = appendString(b, id)
 	}
-	if err := section(b); err != nil {
-		return err
+	sw.section(b)
+	// Keys, in steps: a hundred million take 800 MB.
+	sw.begin(8 * len(g.keys))
+	for at := 0; at < len(g.keys); at += 1 << 16 {
+		b = b[:0]
+		for _, k := range g.keys[at:min(at+1<<16, len(g.keys))] {
+			b = binary.LittleEndian.AppendUint64(b, k)
+		}
+		sw.put(b)
 	}
-	b = slices.Grow(b[:0], 8*len(g.keys)+4)
-	for _, k := range g.keys {
-		b = binary.LittleEndian.AppendUint64(b, k)
+	sw.end()
+	if sw.err != nil {
+		return fmt.Errorf("write registry snapshot: %w", sw.err)
 	}
-	return section(b)
+	return nil
+}
+
+// sectionWriter writes sections; the first error sticks.
+type sectionWriter struct {
+	w   io.Writer
+	crc uint32
+	err error
+}
+
+func (sw *sectionWriter) put(b []byte) {
+	if sw.err == nil {
+		sw.crc = crc32.Update(sw.crc, castagnoli, b)
+		_, sw.err = sw.w.Write(b)
+	}
+}
+
+// begin starts a section of n bytes.
+func (sw *sectionWriter) begin(n int) {
+	sw.put(binary.LittleEndian.AppendUint64(nil, uint64(n)))
+	sw.crc = 0
+}
+
+// end closes a section with its checksum.
+func (sw *sectionWriter) end() {
+	sw.put(binary.LittleEndian.AppendUint32(nil, sw.crc))
+}
+
+func (sw *sectionWriter) section(b []byte) {
+	sw.begin(len(b))
+	sw.put(b)
+	sw.end()
 }
 
 // ReadSnapshot reads a registry written by WriteSnapshot with the same
-// stamp: ErrSnapshotStale when the stamp differs, another error when the
-// snapshot is damaged or cut short. The registry is sealed, with the
-// default block limit.
-func ReadSnapshot(r io.Reader, stamp string) (*Registry, error) {
-	fail := func(what string) error { return fmt.Errorf("read registry snapshot: %s", what) }
+// stamp from r, which holds size bytes: ErrSnapshotStale when the stamp
+// differs, another error when the snapshot is damaged or cut short. The
+// registry is sealed, with the default block limit.
+func ReadSnapshot(r io.Reader, size int64, stamp string) (*Registry, error) {
+	in := &sectionReader{r: r, left: size}
 	head := make([]byte, len(snapshotMagic)+1)
-	if _, err := io.ReadFull(r, head); err != nil || string(head[:len(snapshotMagic)]) != snapshotMagic {
-		return nil, fail("not a registry snapshot")
+	if in.read(head) != nil || string(head[:len(snapshotMagic)]) != snapshotMagic {
+		return nil, errors.New("read registry snapshot: not a registry snapshot")
 	}
 	if head[len(snapshotMagic)] != snapshotFormat {
 		return nil, ErrSnapshotStale
 	}
-	section := func() (*snapReader, error) {
-		var n [8]byte
-		if _, err := io.ReadFull(r, n[:]); err != nil {
-			return nil, fail("cut short")
-		}
-		size := binary.LittleEndian.Uint64(n[:])
-		if size > maxSnapshotSection {
-			return nil, fail("damaged (a section's length)")
-		}
-		// Read in steps, so a damaged length runs out of input before
-		// it takes much memory.
-		b := make([]byte, 0, min(size+4, snapshotStep))
-		for uint64(len(b)) < size+4 {
-			n := int(min(size+4-uint64(len(b)), snapshotStep))
-			b = slices.Grow(b, n)
-			if _, err := io.ReadFull(r, b[len(b):len(b)+n]); err != nil {
-				return nil, fail("cut short")
-			}
-			b = b[:len(b)+n]
-		}
-		if crc32.Checksum(b[:size], castagnoli) != binary.LittleEndian.Uint32(b[size:]) {
-			return nil, fail("damaged (a checksum)")
-		}
-		return &snapReader{b: b[:size]}, nil
-	}
-	sr, err := section()
+	sr, err := in.section()
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +180,7 @@ func ReadSnapshot(r io.Reader, stamp string) (*Registry, error) {
 	}
 	g := NewRegistry()
 	// Strings.
-	if sr, err = section(); err != nil {
+	if sr, err = in.section(); err != nil {
 		return nil, err
 	}
 	n := sr.count(1)
@@ -206,7 +192,7 @@ func ReadSnapshot(r io.Reader, stamp string) (*Registry, error) {
 		return nil, err
 	}
 	// Names.
-	if sr, err = section(); err != nil {
+	if sr, err = in.section(); err != nil {
 		return nil, err
 	}
 	n = sr.count(4*5 + 3)
@@ -232,29 +218,35 @@ func ReadSnapshot(r io.Reader, stamp string) (*Registry, error) {
 		return nil, err
 	}
 	// The names as written.
-	if sr, err = section(); err != nil {
+	if sr, err = in.section(); err != nil {
 		return nil, err
 	}
 	for range sr.count(2) {
 		k, v := sr.string(), sr.uvarint()
 		if sr.err != nil || v == 0 || v >= uint64(len(g.nameTab)) {
-			return nil, fail("damaged (a name's index)")
+			return nil, in.fail("damaged (a name's index)")
 		}
 		g.names.get(k, func(string) uint32 { return uint32(v) })
 	}
 	if err := sr.done(); err != nil {
 		return nil, err
 	}
-	// Records.
-	if sr, err = section(); err != nil {
+	// Records, in steps of whole chunks.
+	n64, err := in.begin()
+	if err != nil {
 		return nil, err
 	}
-	if len(sr.b)%recBytes != 0 || len(sr.b)/recBytes > MaxRecords {
-		return nil, fail("damaged (the records)")
+	if n64%recBytes != 0 || n64/recBytes > MaxRecords {
+		return nil, in.fail("damaged (the records)")
 	}
-	nrec := len(sr.b) / recBytes
+	nrec := int(n64 / recBytes)
+	buf := make([]byte, personChunk*recBytes)
 	for at := 0; at < nrec; at += personChunk {
 		chunk := make([]rec, min(personChunk, nrec-at))
+		if err := in.read(buf[:len(chunk)*recBytes]); err != nil {
+			return nil, err
+		}
+		sr := snapReader{b: buf[:len(chunk)*recBytes]}
 		for i := range chunk {
 			r := &chunk[i]
 			r.first, r.middle, r.last = sr.uint32(), sr.uint32(), sr.uint32()
@@ -263,16 +255,16 @@ func ReadSnapshot(r io.Reader, stamp string) (*Registry, error) {
 			r.sex = sr.byte()
 			if r.first >= uint32(len(g.nameTab)) || r.middle >= uint32(len(g.nameTab)) || r.last >= uint32(len(g.nameTab)) ||
 				max(r.num, r.street, r.zip, r.suffix) >= uint32(len(g.strTab)) {
-				return nil, fail("damaged (a record's index)")
+				return nil, in.fail("damaged (a record's index)")
 			}
 		}
 		g.recs = append(g.recs, chunk)
 	}
-	if err := sr.done(); err != nil {
+	if err := in.end(); err != nil {
 		return nil, err
 	}
 	// Ids, as substrings of one copy of their section.
-	if sr, err = section(); err != nil {
+	if sr, err = in.section(); err != nil {
 		return nil, err
 	}
 	joined := string(sr.b)
@@ -288,25 +280,102 @@ func ReadSnapshot(r io.Reader, stamp string) (*Registry, error) {
 	if err := sr.done(); err != nil {
 		return nil, err
 	}
-	// Keys, sorted.
-	if sr, err = section(); err != nil {
+	// Keys, sorted, in steps.
+	if n64, err = in.begin(); err != nil {
 		return nil, err
 	}
-	if len(sr.b)%8 != 0 {
-		return nil, fail("damaged (the keys)")
+	if n64%8 != 0 {
+		return nil, in.fail("damaged (the keys)")
 	}
-	g.keys = make([]uint64, len(sr.b)/8)
-	for i := range g.keys {
-		g.keys[i] = sr.uint64()
-		if int(entryRecord(g.keys[i])) >= nrec || i > 0 && g.keys[i] < g.keys[i-1] {
-			return nil, fail("damaged (the keys)")
+	g.keys = make([]uint64, n64/8)
+	buf = make([]byte, 8<<16)
+	for at := 0; at < len(g.keys); at += 1 << 16 {
+		part := g.keys[at:min(at+1<<16, len(g.keys))]
+		if err := in.read(buf[:8*len(part)]); err != nil {
+			return nil, err
+		}
+		for i := range part {
+			part[i] = binary.LittleEndian.Uint64(buf[8*i:])
 		}
 	}
-	if err := sr.done(); err != nil {
+	if err := in.end(); err != nil {
 		return nil, err
+	}
+	for i, k := range g.keys {
+		if int(entryRecord(k)) >= nrec || i > 0 && k < g.keys[i-1] {
+			return nil, in.fail("damaged (the keys)")
+		}
 	}
 	g.index()
 	return g, nil
+}
+
+// sectionReader reads sections, knowing how many bytes are left, so that
+// a damaged length is refused before anything is allocated for it.
+type sectionReader struct {
+	r    io.Reader
+	left int64
+	crc  uint32
+}
+
+func (in *sectionReader) fail(what string) error {
+	return fmt.Errorf("read registry snapshot: %s", what)
+}
+
+// read fills b, adding it to the section's checksum.
+func (in *sectionReader) read(b []byte) error {
+	if int64(len(b)) > in.left {
+		return in.fail("cut short")
+	}
+	if _, err := io.ReadFull(in.r, b); err != nil {
+		return in.fail("cut short")
+	}
+	in.left -= int64(len(b))
+	in.crc = crc32.Update(in.crc, castagnoli, b)
+	return nil
+}
+
+// begin reads a section's length.
+func (in *sectionReader) begin() (uint64, error) {
+	var n [8]byte
+	if err := in.read(n[:]); err != nil {
+		return 0, err
+	}
+	size := binary.LittleEndian.Uint64(n[:])
+	if size > uint64(in.left) {
+		return 0, in.fail("cut short, or damaged (a section's length)")
+	}
+	in.crc = 0
+	return size, nil
+}
+
+// end reads and checks a section's checksum.
+func (in *sectionReader) end() error {
+	want := in.crc
+	var c [4]byte
+	if err := in.read(c[:]); err != nil {
+		return err
+	}
+	if binary.LittleEndian.Uint32(c[:]) != want {
+		return in.fail("damaged (a checksum)")
+	}
+	return nil
+}
+
+// section reads a whole section.
+func (in *sectionReader) section() (*snapReader, error) {
+	size, err := in.begin()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, size)
+	if err := in.read(b); err != nil {
+		return nil, err
+	}
+	if err := in.end(); err != nil {
+		return nil, err
+	}
+	return &snapReader{b: b}, nil
 }
 
 // snapReader decodes one section; the first error sticks.

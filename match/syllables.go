@@ -3,7 +3,6 @@ package match
 import (
 	_ "embed"
 	"fmt"
-	"hash/maphash"
 	"maps"
 	"strings"
 	"sync"
@@ -153,8 +152,6 @@ func buildSyllables(src string) (*syllableTable, error) {
 // "chuang", McCune–Reischauer "hyeong" and passport "choong" are six).
 const maxSyllable = 6
 
-var readingSeed = maphash.MakeSeed()
-
 // readingsOf returns the readings of a name's core; none when it is not
 // all letters a-z or has no reading.
 func (t *syllableTable) readingsOf(core string) readings {
@@ -236,7 +233,9 @@ func (sys *syllableSystem) emit(pieces []string, out *readings, n *int) {
 			return
 		}
 		if i == len(pieces) {
-			v := maphash.Bytes(readingSeed, b) | 1 // never 0
+			// The same in every run: readings are kept in the prepared
+			// registry that another run reads back.
+			v := hash64(b) | 1 // never 0
 			for _, x := range out[:*n] {
 				if x == v {
 					return

@@ -3,6 +3,8 @@ package match
 import (
 	_ "embed"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -171,9 +173,12 @@ func buildVariants(nicknames, own string) (*variantTable, error) {
 			}
 		}
 	}
+	// Numbered in the names' order, not the map's: the numbers are kept in
+	// the prepared registry that another run of the program reads back.
 	t.sets, t.setOf = [][]uint32{nil}, make(map[string]uint32, len(t.groups))
 	seen := map[string]uint32{}
-	for k, ids := range t.groups {
+	for _, k := range slices.Sorted(maps.Keys(t.groups)) {
+		ids := t.groups[k]
 		key := fmt.Sprint(ids)
 		n, ok := seen[key]
 		if !ok {
