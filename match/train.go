@@ -1,6 +1,7 @@
 package match
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -356,7 +357,13 @@ func em(cs []ComparisonParams, patterns map[pattern]float64, maxIter int) (int, 
 	total := 0.0
 	for p, n := range patterns {
 		rows = append(rows, row{p, n})
-		total += n
+	}
+	// In the patterns' order, not the map's: sums in another order differ
+	// in their last bits, and the same registry would give models with
+	// other hashes.
+	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.p, b.p) })
+	for _, r := range rows {
+		total += r.n
 	}
 	sums := make([][]float64, len(cs))
 	for i := range sums {
