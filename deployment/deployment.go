@@ -249,14 +249,18 @@ func Open(ctx context.Context, dir string, logger *slog.Logger, now func() time.
 
 // programHash names the running program by a hash of its executable, so a
 // registry prepared by another build of it is never taken for this one's.
+// On Linux /proc/self/exe is the file this process runs even when a new
+// build has been renamed over its path since it started.
 func programHash() (string, error) {
-	exe, err := os.Executable()
+	f, err := os.Open("/proc/self/exe")
 	if err != nil {
-		return "", err
-	}
-	f, err := os.Open(exe)
-	if err != nil {
-		return "", err
+		exe, xerr := os.Executable()
+		if xerr != nil {
+			return "", xerr
+		}
+		if f, err = os.Open(exe); err != nil {
+			return "", err
+		}
 	}
 	defer f.Close()
 	h := sha256.New()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"github.com/custodian-project/custodian"
 	"github.com/custodian-project/custodian/match"
@@ -29,13 +30,16 @@ func (s *Service) MatchRegistry(ctx context.Context) (g *match.Registry, cached 
 		g, _, err := s.prepareRegistry(ctx)
 		return g, false, err
 	}
+	s.removeStaleTemps(path)
 	_, gen, err := s.store.Generations(ctx)
 	if err != nil {
 		return nil, false, err
 	}
 	stamp, err := s.registryStamp(ctx, gen)
 	if err != nil {
-		return nil, false, err
+		s.log.Warn("match registry: the prepared copy is neither read nor written", "err", err)
+		g, _, err := s.prepareRegistry(ctx)
+		return g, false, err
 	}
 	if g, err := readSnapshot(path, stamp); err == nil {
 		return g, true, nil
@@ -55,6 +59,29 @@ func (s *Service) MatchRegistry(ctx context.Context) (g *match.Registry, cached 
 		s.log.Warn("match registry: the prepared copy was not written", "err", err)
 	}
 	return g, false, nil
+}
+
+// dropPreparedRegistry removes the prepared copy of the registry, if any.
+func (s *Service) dropPreparedRegistry() {
+	if path := s.cfg.RegistryCache; path != "" {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("match registry: the stale prepared copy was not removed", "err", err)
+		}
+	}
+}
+
+// removeStaleTemps removes temporary files of the prepared copy that a
+// killed run left (they hold personal data); a file younger than an hour
+// may be another run's, still being written.
+func (s *Service) removeStaleTemps(path string) {
+	temps, _ := filepath.Glob(path + ".*.tmp")
+	for _, t := range temps {
+		if st, err := os.Stat(t); err == nil && s.now().Sub(st.ModTime()) > time.Hour {
+			if err := os.Remove(t); err != nil {
+				s.log.Warn("match registry: a stale temporary file was not removed", "err", err)
+			}
+		}
+	}
 }
 
 // registryStamp names what a prepared registry was prepared from: the
@@ -98,6 +125,11 @@ func writeSnapshot(g *match.Registry, path, stamp string) error {
 	err = g.WriteSnapshot(w, stamp)
 	if err == nil {
 		err = w.Flush()
+	}
+	if err == nil {
+		// On the disk before the rename: after a crash the name must not
+		// hold a file whose end was never written.
+		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

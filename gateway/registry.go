@@ -144,5 +144,8 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (int, error) {
 		return 0, err
 	}
 	s.log.Info("registry imported", "records", n, "log_index", idx)
+	// The prepared copy is stale now, and may hold values the import
+	// replaced: it is not kept until the next run notices.
+	s.dropPreparedRegistry()
 	return n, nil
 }

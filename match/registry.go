@@ -338,11 +338,10 @@ func (g *Registry) candidates(q *person, buf []int32) []int32 {
 	// In three passes, so that the cache misses of one pass (a directory
 	// entry, then a bucket's first keys, for each rule) are independent
 	// loads the processor overlaps instead of taking one after another.
-	const nr = 16
-	var hs [nr]uint64
-	var lo, hi [nr]uint32
+	var hs [maxRules]uint64
+	var lo, hi [maxRules]uint32
 	var kbuf [128]byte
-	for r := range blockRules[:min(len(blockRules), nr)] {
+	for r := range blockRules {
 		if k := appendRuleKey(kbuf[:0], &blockRules[r], q); k != nil {
 			hs[r] = keyHash(k) | 1<<(64-recBits) // never 0: 0 marks no key
 		}
@@ -393,6 +392,10 @@ func (g *Registry) candidates(q *person, buf []int32) []int32 {
 	slices.Sort(buf)
 	return slices.Compact(buf)
 }
+
+// maxRules is the most blocking rules candidates looks up
+// (TestBlockingRulesFit).
+const maxRules = 16
 
 // keep uses v, so that the compiler keeps loads made only to bring memory
 // into the cache.
@@ -491,13 +494,19 @@ func (g *Registry) nameID(s string) uint32 {
 		return 0
 	}
 	return g.names.get(s, func(s string) uint32 {
-		n := newNameInfo(s).withVariants(loadVariants())
-		n.norm, n.core, n.phonetic = g.str(n.norm), g.str(n.core), g.str(n.phonetic)
+		n := g.prepareName(s)
 		g.tabMu.Lock()
 		defer g.tabMu.Unlock()
 		g.nameTab = append(g.nameTab, &n)
 		return uint32(len(g.nameTab) - 1)
 	})
+}
+
+// prepareName prepares a registry name, its strings interned.
+func (g *Registry) prepareName(s string) nameInfo {
+	n := newNameInfo(s).withVariants(loadVariants())
+	n.norm, n.core, n.phonetic = g.str(n.norm), g.str(n.core), g.str(n.phonetic)
+	return n
 }
 
 // name returns the prepared name of s for a query: the registry's when a

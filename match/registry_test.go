@@ -94,3 +94,11 @@ func TestRegistryKeysAreTheSameEachRun(t *testing.T) {
 		t.Errorf("keyHash = %#x; the key hash changed (update the pin only on purpose)", got)
 	}
 }
+
+// candidates keeps each rule's key in an array of maxRules: a rule added
+// beyond it would index out of range.
+func TestBlockingRulesFit(t *testing.T) {
+	if len(blockRules) > maxRules {
+		t.Errorf("%d blocking rules, but candidates holds %d", len(blockRules), maxRules)
+	}
+}

@@ -44,52 +44,31 @@ func (g *Registry) WriteSnapshot(w io.Writer, stamp string) error {
 	sw.section(appendString(nil, stamp))
 	// Strings, without index 0 ("").
 	b := binary.AppendUvarint(nil, uint64(len(g.strTab)-1))
-	strIndex := make(map[string]uint32, len(g.strTab))
-	for i, s := range g.strTab[1:] {
+	for _, s := range g.strTab[1:] {
 		b = appendString(b, s)
-		strIndex[s] = uint32(i + 1)
 	}
 	sw.section(b)
-	// Names, without index 0 (the missing name); their strings are in the
-	// string table, since nameID interns them.
-	b = binary.AppendUvarint(b[:0], uint64(len(g.nameTab)-1))
-	for _, n := range g.nameTab[1:] {
-		for _, s := range [3]string{n.norm, n.core, n.phonetic} {
-			i, ok := strIndex[s]
-			if !ok && s != "" {
-				return fmt.Errorf("write registry snapshot: a name's string is not interned")
-			}
-			b = binary.LittleEndian.AppendUint32(b, i)
-		}
-		b = binary.LittleEndian.AppendUint32(b, n.gset)
-		b = binary.LittleEndian.AppendUint32(b, n.mask)
-		flags := byte(0)
-		for bit, set := range [4]bool{n.multi, n.initials, n.vset, n.syl != nil} {
-			if set {
-				flags |= 1 << bit
-			}
-		}
-		b = append(b, n.runes, n.initial, flags)
-		if n.syl != nil {
-			for _, r := range n.syl {
-				b = binary.LittleEndian.AppendUint64(b, r)
-			}
-		}
-	}
-	sw.section(b)
-	// The names as written, for queries that bear them.
-	b = b[:0]
-	count := 0
+	// Names, without index 0 (the missing name): the spellings they were
+	// prepared from, in the table's order. The reader prepares them again,
+	// as nameID does: nothing a prepared name holds is taken on trust from
+	// the file, and a few hundred thousand names take a second.
+	spellings := make([]string, len(g.nameTab))
 	for i := range g.names.shards {
 		sh := &g.names.shards[i]
 		sh.mu.Lock()
 		for k, v := range sh.m {
-			b = binary.AppendUvarint(appendString(b, k), uint64(v))
-			count++
+			spellings[v] = k
 		}
 		sh.mu.Unlock()
 	}
-	sw.section(append(binary.AppendUvarint(nil, uint64(count)), b...))
+	b = binary.AppendUvarint(b[:0], uint64(len(spellings)-1))
+	for _, k := range spellings[1:] {
+		if k == "" {
+			return fmt.Errorf("write registry snapshot: a prepared name without its spelling")
+		}
+		b = appendString(b, k)
+	}
+	sw.section(b)
 	// Records, in steps: ten million take 330 MB.
 	sw.begin(len(g.ids) * recBytes)
 	b = b[:0]
@@ -143,8 +122,8 @@ func (sw *sectionWriter) put(b []byte) {
 
 // begin starts a section of n bytes.
 func (sw *sectionWriter) begin(n int) {
+	sw.crc = 0 // the checksum covers the length too
 	sw.put(binary.LittleEndian.AppendUint64(nil, uint64(n)))
-	sw.crc = 0
 }
 
 // end closes a section with its checksum.
@@ -191,45 +170,32 @@ func ReadSnapshot(r io.Reader, size int64, stamp string) (*Registry, error) {
 	if err := sr.done(); err != nil {
 		return nil, err
 	}
-	// Names.
+	for i, s := range g.strTab[1:] {
+		id := uint32(i + 1)
+		g.strs.get(s, func(string) uint32 { return id })
+	}
+	// Names, prepared again from their spellings.
 	if sr, err = in.section(); err != nil {
 		return nil, err
 	}
-	n = sr.count(4*5 + 3)
-	infos := make([]nameInfo, n)
-	g.nameTab = slices.Grow(g.nameTab, n)
+	spellings := make([]string, sr.count(2))
+	for i := range spellings {
+		if spellings[i] = sr.string(); spellings[i] == "" {
+			return nil, in.fail("damaged (an empty name)")
+		}
+	}
+	if err := sr.done(); err != nil {
+		return nil, err
+	}
+	infos := make([]nameInfo, len(spellings))
+	parallel(len(spellings), func(i int) { infos[i] = g.prepareName(spellings[i]) })
+	g.nameTab = slices.Grow(g.nameTab, len(infos))
 	for i := range infos {
-		ni := &infos[i]
-		ni.norm, ni.core, ni.phonetic = sr.str(g), sr.str(g), sr.str(g)
-		ni.gset, ni.mask = sr.uint32(), sr.uint32()
-		ni.runes, ni.initial = sr.byte(), sr.byte()
-		flags := sr.byte()
-		ni.multi, ni.initials, ni.vset = flags&1 != 0, flags&2 != 0, flags&4 != 0
-		if flags&8 != 0 {
-			var rd readings
-			for j := range rd {
-				rd[j] = sr.uint64()
-			}
-			ni.syl = &rd
+		g.nameTab = append(g.nameTab, &infos[i])
+		id := uint32(i + 1)
+		if g.names.get(spellings[i], func(string) uint32 { return id }) != id {
+			return nil, in.fail("damaged (a name twice)")
 		}
-		g.nameTab = append(g.nameTab, ni)
-	}
-	if err := sr.done(); err != nil {
-		return nil, err
-	}
-	// The names as written.
-	if sr, err = in.section(); err != nil {
-		return nil, err
-	}
-	for range sr.count(2) {
-		k, v := sr.string(), sr.uvarint()
-		if sr.err != nil || v == 0 || v >= uint64(len(g.nameTab)) {
-			return nil, in.fail("damaged (a name's index)")
-		}
-		g.names.get(k, func(string) uint32 { return uint32(v) })
-	}
-	if err := sr.done(); err != nil {
-		return nil, err
 	}
 	// Records, in steps of whole chunks.
 	n64, err := in.begin()
@@ -301,6 +267,9 @@ func ReadSnapshot(r io.Reader, size int64, stamp string) (*Registry, error) {
 	if err := in.end(); err != nil {
 		return nil, err
 	}
+	if in.left != 0 {
+		return nil, in.fail("damaged (bytes after the last section)")
+	}
 	for i, k := range g.keys {
 		if int(entryRecord(k)) >= nrec || i > 0 && k < g.keys[i-1] {
 			return nil, in.fail("damaged (the keys)")
@@ -338,6 +307,7 @@ func (in *sectionReader) read(b []byte) error {
 // begin reads a section's length.
 func (in *sectionReader) begin() (uint64, error) {
 	var n [8]byte
+	in.crc = 0 // the checksum covers the length too: zeros are no empty section
 	if err := in.read(n[:]); err != nil {
 		return 0, err
 	}
@@ -345,7 +315,6 @@ func (in *sectionReader) begin() (uint64, error) {
 	if size > uint64(in.left) {
 		return 0, in.fail("cut short, or damaged (a section's length)")
 	}
-	in.crc = 0
 	return size, nil
 }
 

@@ -108,11 +108,16 @@ const (
 	qRegistryGenerationExpr = `COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'registry_generation'), 0)`
 )
 
-// bump moves a generation counter inside the writer's transaction.
+// bump moves a generation inside the writer's transaction to a new random
+// value. Generations are only ever compared for equality, and a counter
+// would come back to a value it had: a store restored from a backup and
+// changed once more would read as the generation a server's cached rules
+// or a prepared registry were made at, though they hold what the backup
+// lacks.
 func (s *Store) bump(tx *sql.Tx, key string) error {
 	s.gensKnown = false
-	_, err := tx.Exec(`INSERT INTO meta(key, value) VALUES (?, '1')
-		ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)`, key)
+	_, err := tx.Exec(`INSERT INTO meta(key, value) VALUES (?, CAST(random() & 9223372036854775807 AS TEXT))
+		ON CONFLICT(key) DO UPDATE SET value = CAST(random() & 9223372036854775807 AS TEXT)`, key)
 	return err
 }
 

@@ -235,3 +235,54 @@ func TestDryRunKeepsThePreparedRegistry(t *testing.T) {
 	}
 	dry("read the prepared copy of 5001")
 }
+
+// A store restored from a backup and then changed again must not take the
+// prepared copy of the registry it had before the restore for its own,
+// though the copy was left in place.
+func TestDryRunAfterARestore(t *testing.T) {
+	dir := t.TempDir()
+	mustCLI(t, "init", dir)
+	mustCLI(t, "import", "--data", dir, febrlRegistry(t))
+	mustCLI(t, "match", "train", "--data", dir, "--random-pairs", "10000")
+	backup := t.TempDir()
+	copyDB := func(from, to string) {
+		for _, suf := range []string{"", "-wal", "-shm"} {
+			os.Remove(filepath.Join(to, "custodian.db"+suf))
+			if b, err := os.ReadFile(filepath.Join(from, "custodian.db"+suf)); err == nil {
+				os.WriteFile(filepath.Join(to, "custodian.db"+suf), b, 0o600)
+			}
+		}
+	}
+	copyDB(dir, backup)
+	queries := filepath.Join(dir, "q.csv")
+	os.WriteFile(queries, []byte("row_id,first_name,last_name,dob\nq1,Quentin,Okafor,1970-01-01\n"), 0o600)
+	dry := func() string {
+		t.Helper()
+		res := filepath.Join(dir, "dry.csv")
+		mustCLI(t, "match", "--data", dir, "--queries", queries, "--out", res)
+		b, _ := os.ReadFile(res)
+		return string(b)
+	}
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(text), 0o600)
+		return p
+	}
+	mustCLI(t, "import", "--data", dir, write("new.csv", "record_id,first_name,last_name,dob\nR-new,Quentin,Okafor,1970-01-01\n"))
+	if res := dry(); !strings.Contains(res, "q1,2,verified,R-new,") {
+		t.Fatalf("before the restore:\n%s", res)
+	}
+	cache := filepath.Join(dir, "match-registry.prepared")
+	prepared, err := os.ReadFile(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyDB(backup, dir) // R-new is gone
+	mustCLI(t, "import", "--data", dir, write("other.csv", "record_id,first_name,last_name,dob\nR-other,Zelda,Fitzgerald,1900-07-24\n"))
+	// The import removed the copy; one left elsewhere, or restored with
+	// the store, comes back.
+	os.WriteFile(cache, prepared, 0o600)
+	if res := dry(); strings.Contains(res, "R-new") {
+		t.Errorf("the dry run used the copy prepared before the restore:\n%s", res)
+	}
+}
