@@ -21,11 +21,12 @@ import (
 // it is safe for concurrent use.
 //
 // It is built for registries of tens of millions of records:
-//   - persons are stored in fixed chunks, so growing never copies them;
-//   - their strings are interned (a registry holds few distinct names,
-//     streets and postcodes), so ten million persons do not cost a hundred
-//     million small objects for the garbage collector to mark;
-//   - a blocking key is one uint64 (hash and record number), sorted once.
+//   - a record is a rec of indices into tables of distinct prepared names
+//     and interned strings (a registry holds few distinct names, streets
+//     and postcodes): no pointers for the garbage collector to follow;
+//   - recs are stored in fixed chunks, so growing never copies them;
+//   - a blocking key is one uint64 (hash and record number), sorted once;
+//   - WriteSnapshot and ReadSnapshot keep a prepared registry between runs.
 type Registry struct {
 	ids  []string
 	recs [][]rec // personChunk records each
@@ -298,8 +299,19 @@ func (g *Registry) index() {
 // block returns the entries under one key hash (a hash collision may add
 // others, which the comparison then rejects).
 func (g *Registry) block(h uint64) []uint64 {
+	lo, hi := g.bucket(h)
+	return within(g.keys[lo:hi], h)
+}
+
+// bucket returns where the directory bucket of key hash h starts and ends
+// in the keys: every entry under h is in it.
+func (g *Registry) bucket(h uint64) (lo, hi uint32) {
 	b := (h << recBits) >> (64 - g.dirBits)
-	bucket := g.keys[g.dir[b]:g.dir[b+1]]
+	return g.dir[b], g.dir[b+1]
+}
+
+// within returns the entries under key hash h in its bucket.
+func within(bucket []uint64, h uint64) []uint64 {
 	i, _ := slices.BinarySearch(bucket, h<<recBits)
 	j := i
 	for j < len(bucket) && bucket[j]>>recBits == h {
@@ -339,17 +351,17 @@ func (g *Registry) candidates(q *person, buf []int32) []int32 {
 	// entry, then a bucket's first keys, for each rule) are independent
 	// loads the processor overlaps instead of taking one after another.
 	var hs [maxRules]uint64
+	var has [maxRules]bool
 	var lo, hi [maxRules]uint32
 	var kbuf [128]byte
 	for r := range blockRules {
 		if k := appendRuleKey(kbuf[:0], &blockRules[r], q); k != nil {
-			hs[r] = keyHash(k) | 1<<(64-recBits) // never 0: 0 marks no key
+			hs[r], has[r] = keyHash(k), true
 		}
 	}
 	for r, h := range hs {
-		if h != 0 {
-			b := (h << recBits) >> (64 - g.dirBits)
-			lo[r], hi[r] = g.dir[b], g.dir[b+1]
+		if has[r] {
+			lo[r], hi[r] = g.bucket(h)
 		}
 	}
 	var touch uint64
@@ -362,17 +374,10 @@ func (g *Registry) candidates(q *person, buf []int32) []int32 {
 	var narrowest []uint64
 	wide := false
 	for r, h := range hs {
-		if h == 0 {
+		if !has[r] {
 			continue
 		}
-		h &^= 1 << (64 - recBits)
-		bucket := g.keys[lo[r]:hi[r]]
-		i, _ := slices.BinarySearch(bucket, h<<recBits)
-		j := i
-		for j < len(bucket) && bucket[j]>>recBits == h {
-			j++
-		}
-		b := bucket[i:j]
+		b := within(g.keys[lo[r]:hi[r]], h)
 		if g.maxBlock > 0 && len(b) > g.maxBlock {
 			if narrowest == nil || len(b) < len(narrowest) {
 				narrowest = b

@@ -17,8 +17,8 @@ import (
 // generation, the program), and throws it away when anything differs.
 //
 // The layout: a magic string and a format number, then sections, each its
-// length (8 bytes), its bytes and their CRC-32C: the stamp, the strings,
-// the names, the names' spellings, the records, the ids, the keys. Numbers
+// length (8 bytes), its bytes and the CRC-32C of both: the stamp, the
+// strings, the names' spellings, the records, the ids, the keys. Numbers
 // are little-endian; a string is its uvarint length and bytes.
 
 // snapshotMagic opens every snapshot; the byte after it is the format.
