@@ -366,7 +366,6 @@ func (s *snapReader) need(n int) []byte {
 func (s *snapReader) byte() byte     { return s.need(1)[0] }
 func (s *snapReader) uint16() uint16 { return binary.LittleEndian.Uint16(s.need(2)) }
 func (s *snapReader) uint32() uint32 { return binary.LittleEndian.Uint32(s.need(4)) }
-func (s *snapReader) uint64() uint64 { return binary.LittleEndian.Uint64(s.need(8)) }
 func (s *snapReader) string() string { return string(s.bytes()) }
 
 // bytes reads a string's bytes, without copying them.
@@ -377,14 +376,6 @@ func (s *snapReader) bytes() []byte {
 		return nil
 	}
 	return s.need(int(n))
-}
-func (s *snapReader) str(g *Registry) string {
-	i := s.uint32()
-	if i >= uint32(len(g.strTab)) {
-		s.err = errors.New("read registry snapshot: damaged (a string's index)")
-		return ""
-	}
-	return g.strTab[i]
 }
 
 func (s *snapReader) uvarint() uint64 {
